@@ -1,0 +1,1 @@
+"""Cookiecutter hooks; a package so the template's tests can import their helpers."""

@@ -1,0 +1,59 @@
+"""Session-wide fixtures: one virtual environment shared by every generated project."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from filelock import FileLock
+
+from tests.helpers import TEMPLATE_DIR, Combo, bake, run, tool, tools_env
+
+# Persistent across runs so the generated projects' dependencies install once per machine;
+# GENERATED_VENV points it elsewhere (CI uses a fresh one per clone anyway).
+SHARED_VENV = Path(os.environ.get("GENERATED_VENV", TEMPLATE_DIR / ".cache" / "generated-venv"))
+
+
+class Installed:
+    """A baked project installed (editable) into the shared venv, ready for make targets."""
+
+    def __init__(self, combo: Combo, path: Path) -> None:
+        self.combo = combo
+        self.path = path
+
+    def make(self, *targets: str, env: dict[str, str] | None = None, timeout: int = 900):
+        return run(
+            ["make", *targets, f"VENV={SHARED_VENV}"],
+            cwd=self.path,
+            env={**tools_env(), **(env or {})},
+            timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="session")
+def shared_venv() -> Path:
+    SHARED_VENV.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{SHARED_VENV}.lock"):
+        if not (SHARED_VENV / "bin" / "python").exists():
+            result = run(
+                [tool("uv"), "venv", "--quiet", "--python", sys.executable, str(SHARED_VENV)],
+                cwd=TEMPLATE_DIR,
+            )
+            assert result.returncode == 0, result.stderr
+    return SHARED_VENV
+
+
+@pytest.fixture(scope="session")
+def install_project(shared_venv: Path, tmp_path_factory: pytest.TempPathFactory):
+    """Bake ``combo`` and ``make install`` it into the shared venv (serialised across workers)."""
+
+    def _install(combo: Combo) -> Installed:
+        project = Installed(combo, bake(tmp_path_factory.mktemp("gen"), combo.context()))
+        with FileLock(f"{shared_venv}.lock"):
+            result = project.make("install")
+        assert result.returncode == 0, result.stdout + result.stderr
+        return project
+
+    return _install

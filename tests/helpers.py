@@ -1,0 +1,112 @@
+"""Bake the template and run commands in the result; shared by the template's tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cookiecutter.main import cookiecutter
+
+TEMPLATE_DIR = Path(__file__).resolve().parents[1]
+
+DEFAULTS = {
+    "project_name": "My ML Project",
+    "python_version": "3.11",
+    "task": "classification",
+    "linting": "flake8+black+isort",
+    "serving": "none",
+    "docker": "n",
+    "open_source_license": "MIT",
+}
+
+
+@dataclass(frozen=True)
+class Combo:
+    """One supported answer set; ``id`` reads like the options it bakes."""
+
+    task: str = "classification"
+    linting: str = "flake8+black+isort"
+    serving: str = "none"
+    docker: str = "n"
+    python_version: str = "3.11"
+    open_source_license: str = "MIT"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        lint = "ruff" if self.linting == "ruff" else "flake8"
+        docker = "docker" if self.docker == "y" else "nodocker"
+        license_ = self.open_source_license.replace(" ", "-").lower()
+        return f"{self.task}-{lint}-{self.serving}-{docker}-py{self.python_version}-{license_}"
+
+    @property
+    def slug(self) -> str:
+        return self.id.replace(".", "")
+
+    @property
+    def module(self) -> str:
+        return self.slug.replace("-", "_")
+
+    def context(self) -> dict[str, str]:
+        # A distinct name per combination keeps editable installs apart in the shared venv.
+        return {
+            "project_name": self.slug,
+            "task": self.task,
+            "linting": self.linting,
+            "serving": self.serving,
+            "docker": self.docker,
+            "python_version": self.python_version,
+            "open_source_license": self.open_source_license,
+            **self.extra,
+        }
+
+
+def bake(output_dir: Path, context: dict[str, str]) -> Path:
+    """Render the template with ``context`` into ``output_dir``; return the project path."""
+    return Path(
+        cookiecutter(
+            str(TEMPLATE_DIR), no_input=True, extra_context=context, output_dir=str(output_dir)
+        )
+    )
+
+
+def run(
+    args: list[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    timeout: int = 900,
+    input: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """Run a command, capturing output; the caller asserts on returncode and output."""
+    full_env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", **(env or {})}
+    return subprocess.run(
+        args,
+        cwd=cwd,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def files_under(root: Path) -> set[str]:
+    """Every file below ``root`` as a POSIX path relative to it."""
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def tool(name: str) -> str:
+    """Path of a dev tool installed next to the running interpreter (requirements-dev.txt)."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise FileNotFoundError(f"{name} not installed: pip install -r requirements-dev.txt")
+    return str(path)
+
+
+def tools_env() -> dict[str, str]:
+    """PATH with the dev tools first, so actionlint finds shellcheck and make finds uv."""
+    return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}

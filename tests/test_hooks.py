@@ -1,0 +1,155 @@
+"""Unit tests of the hook helpers: each answer rule, and each pruning function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hooks import post_gen_project as post
+from hooks import pre_gen_project as pre
+
+GOOD = {
+    "project_name": "Churn Model",
+    "project_slug": "churn-model",
+    "module_name": "churn_model",
+    "description": "Predict churn.",
+    "author_name": "Ada Lovelace",
+    "author_email": "ada@example.org",
+    "github_owner": "ada-l",
+    "python_version": "3.11",
+    "task": "classification",
+    "linting": "ruff",
+    "serving": "none",
+    "docker": "n",
+    "open_source_license": "MIT",
+}
+
+# (prompt, bad value, words the one-line message must contain)
+BAD_ANSWERS = [
+    ("project_name", "", "must not be empty"),
+    ("project_name", "two\nlines", "one line"),
+    ("project_slug", "My Project", "lowercase letters, digits and single hyphens"),
+    ("project_slug", "-churn", "starting with a letter"),
+    ("project_slug", "churn--model", "single hyphens"),
+    ("project_slug", "1churn", "starting with a letter"),
+    ("module_name", "churn-model", "Python identifier"),
+    ("module_name", "class", "keyword"),
+    ("module_name", "match", "keyword"),
+    ("module_name", "json", "standard library"),
+    ("module_name", "mlflow", "shadows a package the project uses"),
+    ("description", "x" * 201, "at most 200 characters"),
+    ("author_name", "  ", "must not be empty"),
+    ("author_email", "ada.example.org", "name@example.com"),
+    ("author_email", "ada@localhost", "name@example.com"),
+    ("github_owner", "-ada", "GitHub user or organisation"),
+    ("github_owner", "a" * 40, "at most 39 characters"),
+    ("python_version", "3.8", "3.11, 3.12, 3.13, 3.14"),
+    ("task", "clustering", "classification, regression"),
+    ("linting", "pylint", "flake8+black+isort, ruff"),
+    ("serving", "flask", "none, fastapi"),
+    ("docker", "yes", "n, y"),
+    ("open_source_license", "GPL", "MIT, BSD-3-Clause"),
+]
+
+
+def test_good_answers_pass() -> None:
+    assert pre.main(dict(GOOD)) == 0
+
+
+@pytest.mark.parametrize(
+    ("prompt", "value", "words"),
+    BAD_ANSWERS,
+    ids=[f"{prompt}={value[:12]!r}" for prompt, value, _ in BAD_ANSWERS],
+)
+def test_bad_answer_is_rejected_with_one_line(prompt: str, value: str, words: str) -> None:
+    with pytest.raises(pre.AnswerError) as error:
+        pre.validate_answers({**GOOD, prompt: value})
+
+    message = str(error.value)
+    assert message.startswith(f"{prompt}=")
+    assert words in message
+    assert "\n" not in message
+
+
+def test_main_prints_one_error_line_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    assert pre.main({**GOOD, "module_name": "json"}) == 1
+
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("ERROR: module_name='json' is not accepted")
+
+
+@pytest.fixture
+def baked_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A minimal stand-in for a rendered project, as the working directory."""
+    for name in [
+        ".flake8",
+        "Dockerfile",
+        ".dockerignore",
+        "docker-compose.yml",
+        "tests/test_docker.py",
+        "tests/test_serving.py",
+        "src/churn_model/serving.py",
+        "src/churn_model/cli.py",
+        "licenses/MIT",
+        "licenses/Apache-2.0",
+        "licenses/BSD-3-Clause",
+    ]:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_remove_flake8_files(baked_tree: Path) -> None:
+    post.remove_flake8_files()
+    assert not (baked_tree / ".flake8").exists()
+
+
+def test_remove_serving_files(baked_tree: Path) -> None:
+    post.remove_serving_files("churn_model")
+    assert not (baked_tree / "src/churn_model/serving.py").exists()
+    assert not (baked_tree / "tests/test_serving.py").exists()
+    assert (baked_tree / "src/churn_model/cli.py").exists()
+
+
+def test_remove_docker_files(baked_tree: Path) -> None:
+    post.remove_docker_files()
+    for name in ["Dockerfile", ".dockerignore", "docker-compose.yml", "tests/test_docker.py"]:
+        assert not (baked_tree / name).exists(), name
+
+
+@pytest.mark.parametrize("license_name", ["MIT", "Apache-2.0", "BSD-3-Clause"])
+def test_promote_license_keeps_only_the_chosen_text(baked_tree: Path, license_name: str) -> None:
+    post.promote_license(license_name)
+    assert (baked_tree / "LICENSE").read_text() == f"licenses/{license_name}"
+    assert not (baked_tree / "licenses").exists()
+
+
+def test_not_open_source_keeps_no_license(baked_tree: Path) -> None:
+    post.promote_license("Not open source")
+    assert not (baked_tree / "LICENSE").exists()
+    assert not (baked_tree / "licenses").exists()
+
+
+def test_post_gen_main_prunes_and_prints_next_steps(
+    baked_tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = {
+        "project_slug": "churn-model",
+        "module_name": "churn_model",
+        "linting": "ruff",
+        "serving": "none",
+        "docker": "n",
+        "open_source_license": "MIT",
+    }
+    assert post.main(answers) == 0
+
+    assert not (baked_tree / ".flake8").exists()
+    assert not (baked_tree / "Dockerfile").exists()
+    assert (baked_tree / "LICENSE").exists()
+    out = capsys.readouterr().out
+    assert "cd churn-model" in out
+    assert "make install" in out

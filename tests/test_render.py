@@ -1,0 +1,221 @@
+"""Render every supported option combination and check exactly what comes out."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.helpers import TEMPLATE_DIR, Combo, bake, files_under, run, tool, tools_env
+
+PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
+LICENSES = ["MIT", "BSD-3-Clause", "Apache-2.0", "Not open source"]
+
+# Full factorial of the options that change files (task x linting x serving x docker); python
+# version and license rotate through the combinations so every value is rendered at least once.
+COMBOS = [
+    Combo(
+        task=task,
+        linting=linting,
+        serving=serving,
+        docker=docker,
+        python_version=PYTHONS[i % len(PYTHONS)],
+        open_source_license=LICENSES[(i // 4 + i) % len(LICENSES)],
+    )
+    for i, (task, linting, serving, docker) in enumerate(
+        (t, lint, s, d)
+        for t in ("classification", "regression")
+        for lint in ("flake8+black+isort", "ruff")
+        for s in ("none", "fastapi")
+        for d in ("n", "y")
+    )
+]
+
+BASE_FILES = {
+    ".github/dependabot.yml",
+    ".github/pull_request_template.md",
+    ".github/workflows/ci.yml",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Makefile",
+    "README.md",
+    "config/pipeline.yaml",
+    "config/schema.yaml",
+    "data/external/.gitkeep",
+    "data/interim/.gitkeep",
+    "data/processed/.gitkeep",
+    "data/raw/.gitkeep",
+    "models/.gitkeep",
+    "notebooks/README.md",
+    "pyproject.toml",
+    "reports/figures/.gitkeep",
+    "src/{module}/__init__.py",
+    "src/{module}/config.py",
+    "tests/conftest.py",
+    "tests/test_config.py",
+}
+FLAKE8_FILES = {".flake8"}
+SERVING_FILES: set[str] = set()
+DOCKER_FILES: set[str] = set()
+
+
+def expected_files(combo: Combo) -> set[str]:
+    files = set(BASE_FILES)
+    if combo.linting == "flake8+black+isort":
+        files |= FLAKE8_FILES
+    if combo.serving == "fastapi":
+        files |= SERVING_FILES
+    if combo.docker == "y":
+        files |= DOCKER_FILES
+    if combo.open_source_license != "Not open source":
+        files.add("LICENSE")
+    return {name.format(module=combo.module) for name in files}
+
+
+@pytest.fixture(scope="module", params=COMBOS, ids=lambda combo: combo.id)
+def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    combo: Combo = request.param
+    return combo, bake(tmp_path_factory.mktemp("render"), combo.context())
+
+
+def test_every_option_value_is_rendered() -> None:
+    assert {c.python_version for c in COMBOS} == set(PYTHONS)
+    assert {c.open_source_license for c in COMBOS} == set(LICENSES)
+    assert len({(c.task, c.linting, c.serving, c.docker) for c in COMBOS}) == 16
+
+
+def test_exact_file_set(baked) -> None:
+    combo, project = baked
+    assert files_under(project) == expected_files(combo)
+
+
+JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|cookiecutter\.")
+
+
+def test_no_jinja_left_behind(baked) -> None:
+    _, project = baked
+    for path in project.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            leftover = JINJA_LEFTOVER.search(text)
+            assert leftover is None, f"{path.relative_to(project)}: {leftover.group()!r}"
+
+
+def _template_expressions(relative: str) -> set[str]:
+    source = (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / relative).read_text()
+    return set(re.findall(r"\$\{\{.*?\}\}", source))
+
+
+def test_github_expressions_survive_verbatim(baked) -> None:
+    _, project = baked
+    workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
+    assert workflows
+    for workflow in workflows:
+        expected = _template_expressions(workflow.relative_to(project).as_posix())
+        assert expected, f"{workflow.name} has no ${{{{ }}}} expressions to check"
+        text = workflow.read_text()
+        for expression in expected:
+            assert expression in text, f"{workflow.name} lost {expression}"
+
+
+def test_toml_and_yaml_parse(baked) -> None:
+    _, project = baked
+    for path in project.rglob("*.toml"):
+        tomllib.loads(path.read_text())
+    for path in [*project.rglob("*.yml"), *project.rglob("*.yaml")]:
+        assert yaml.safe_load(path.read_text()) is not None, path
+
+
+def test_pyproject_names_the_project(baked) -> None:
+    combo, project = baked
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert meta["name"] == combo.slug
+    assert meta["requires-python"] == f">={combo.python_version}"
+    assert meta["urls"]["Homepage"] == f"https://github.com/your-github-user/{combo.slug}"
+    if combo.open_source_license == "Not open source":
+        assert "license" not in meta
+    else:
+        assert meta["license"] == combo.open_source_license
+
+
+def test_readme_names_the_project_not_the_template(baked) -> None:
+    combo, project = baked
+    readme = (project / "README.md").read_text()
+    assert readme.startswith(f"# {combo.slug}\n")
+    assert f"your-github-user/{combo.slug}/actions" in readme
+    assert "cookiecutter" not in readme.lower()
+
+
+def _pins(project: Path) -> dict[str, str]:
+    dev = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["dev"]
+    return dict(req.split("==") for req in dev if "==" in req)
+
+
+def test_pre_commit_uses_the_ci_linter_versions(baked) -> None:
+    combo, project = baked
+    pins = _pins(project)
+    repos = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())["repos"]
+    revs = {
+        hook["id"].split("-")[0]: repo["rev"].lstrip("v")
+        for repo in repos
+        for hook in repo["hooks"]
+    }
+    linters = ["ruff"] if combo.linting == "ruff" else ["black", "isort", "flake8"]
+    assert sorted(pins) == sorted(linters)
+    for linter in linters:
+        assert revs[linter] == pins[linter], linter
+
+
+def test_ci_matrix_covers_minimum_and_newest_python(baked) -> None:
+    combo, project = baked
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    matrix = ci["jobs"]["test"]["strategy"]["matrix"]["python-version"]
+    assert matrix[0] == combo.python_version
+    assert matrix[-1] == "3.14"
+
+
+def test_actions_are_pinned_by_sha_with_version_comment(baked) -> None:
+    _, project = baked
+    for workflow in (project / ".github" / "workflows").glob("*.yml"):
+        for line in workflow.read_text().splitlines():
+            if "uses:" in line:
+                assert re.search(r"uses: [\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$", line), line
+
+
+def test_workflows_pass_actionlint_with_shellcheck(baked) -> None:
+    _, project = baked
+    workflows = sorted(str(p) for p in (project / ".github" / "workflows").glob("*.yml"))
+    result = run(
+        [tool("actionlint"), "-shellcheck", tool("shellcheck"), *workflows],
+        cwd=project,
+        env=tools_env(),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflows_pass_zizmor_offline(baked) -> None:
+    _, project = baked
+    result = run(
+        [tool("zizmor"), "--offline", "--no-progress", ".github"], cwd=project, env=tools_env()
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings" in result.stdout + result.stderr
+
+
+def test_template_repository_workflow_passes_actionlint_and_zizmor() -> None:
+    workflows = str(TEMPLATE_DIR / ".github" / "workflows")
+    lint = run(
+        [tool("actionlint"), "-shellcheck", tool("shellcheck"), f"{workflows}/ci.yml"],
+        cwd=TEMPLATE_DIR,
+        env=tools_env(),
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    audit = run(
+        [tool("zizmor"), "--offline", "--no-progress", workflows], cwd=TEMPLATE_DIR, env=tools_env()
+    )
+    assert audit.returncode == 0, audit.stdout + audit.stderr

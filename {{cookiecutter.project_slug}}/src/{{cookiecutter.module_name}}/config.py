@@ -1,0 +1,97 @@
+"""Load config/pipeline.yaml into frozen, validated settings; secrets and URIs stay in the env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_CONFIG = Path("config/pipeline.yaml")
+
+
+class ConfigError(Exception):
+    """The configuration is missing or invalid; the message is one line naming the bad key."""
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DataSettings(_Settings):
+    path: Path
+    schema_file: Path
+    target: str = Field(min_length=1)
+    test_size: float = Field(gt=0, lt=1)
+    seed: int = 42
+
+
+class PreprocessingSettings(_Settings):
+    numeric_imputer: Literal["mean", "median", "most_frequent"] = "median"
+    scale_numeric: bool = True
+
+
+class ModelSettings(_Settings):
+    estimator: str = Field(pattern=r"^sklearn(\.\w+)+$")
+    params: dict[str, Any] = Field(default_factory=dict)
+    preprocessing: PreprocessingSettings = PreprocessingSettings()
+
+
+class Criterion(_Settings):
+    metric: str
+    threshold: float
+    direction: Literal["higher", "lower"]
+    # Tolerated drop against production, in the metric's own units; None: the gate's default.
+    max_regression: float | None = Field(default=None, ge=0)
+
+
+class GateSettings(_Settings):
+    criteria: list[Criterion] = Field(min_length=1)
+    max_regression: float = Field(default=0.0, ge=0)
+
+
+class RegistrySettings(_Settings):
+    model_name: str = Field(min_length=1)
+    staging_alias: str = "staging"
+    production_alias: str = "production"
+
+
+class TrackingSettings(_Settings):
+    experiment: str = Field(min_length=1)
+    default_uri: str = "sqlite:///mlflow.db"
+
+
+class Settings(_Settings):
+    task: Literal["classification", "regression"]
+    data: DataSettings
+    model: ModelSettings
+    gate: GateSettings
+    registry: RegistrySettings
+    tracking: TrackingSettings
+    reports_dir: Path = Path("reports")
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{key}: {first['msg']}"
+
+
+def load_settings(path: Path | str = DEFAULT_CONFIG) -> Settings:
+    """Read and validate the YAML configuration at ``path``; raise ConfigError if unusable."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_first_error(error)}") from None
