@@ -26,7 +26,7 @@ dev: $(VENV)/.installed ## Install the template's dev tools into .venv
 demo: dev ## Render the template with defaults and run the generated project's main job
 	rm -rf $(DEMO_DIR)
 	$(BIN)/cookiecutter --no-input --output-dir $(DEMO_DIR) .
-	cd $(DEMO_DIR)/my-ml-project && $(MAKE) install test VENV=.venv
+	cd $(DEMO_DIR)/my-ml-project && $(MAKE) install pipeline VENV=.venv
 
 test: dev ## Run the whole test suite (renders, hooks, workflows, generated projects)
 	$(BIN)/pytest -n $(PYTEST_WORKERS)

@@ -44,7 +44,7 @@ def next_steps(project_slug: str) -> str:
             f"Created {project_slug}. Next steps:",
             f"  cd {project_slug}",
             "  make install    # virtual environment with the project and its dev tools",
-            "  make test       # lint-clean code and its tests with a 90% coverage floor",
+            "  make pipeline   # validate -> train -> gate -> register, on the bundled sample",
             "  make help       # every other target",
         ]
     )

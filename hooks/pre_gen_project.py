@@ -44,6 +44,8 @@ MODULE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 EMAIL_RE = re.compile(r"^[^@\s\"'<>,;]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 GITHUB_OWNER_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 MAX_TEXT = 200
+# Keeps generated lines (imports, test ids) within the linters' 100 columns for any name.
+MAX_NAME = 40
 
 
 class AnswerError(ValueError):
@@ -67,18 +69,18 @@ def validate_project_name(value: str) -> None:
 
 
 def validate_project_slug(value: str) -> None:
-    if not SLUG_RE.match(value):
+    if not SLUG_RE.match(value) or len(value) > MAX_NAME:
         raise _fail(
             "project_slug",
             value,
-            "use lowercase letters, digits and single hyphens, starting with a letter "
-            "(a valid distribution and directory name, e.g. 'my-ml-project')",
+            f"use at most {MAX_NAME} lowercase letters, digits and single hyphens, starting with "
+            "a letter (a valid distribution and directory name, e.g. 'my-ml-project')",
         )
 
 
 def validate_module_name(value: str) -> None:
-    accepted = "use a lowercase Python identifier such as 'my_ml_project'"
-    if not MODULE_RE.match(value):
+    accepted = f"use a lowercase Python identifier of at most {MAX_NAME} characters, e.g. 'my_ml'"
+    if not MODULE_RE.match(value) or len(value) > MAX_NAME:
         raise _fail("module_name", value, accepted)
     if keyword.iskeyword(value) or keyword.issoftkeyword(value):
         raise _fail("module_name", value, f"it is a Python keyword; {accepted}")

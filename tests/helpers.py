@@ -44,7 +44,11 @@ class Combo:
 
     @property
     def slug(self) -> str:
-        return self.id.replace(".", "")
+        """Short but unique per combination: editable installs share one venv."""
+        parts = [self.task[:3], self.linting[:4], self.serving[:4], self.docker]
+        return "-".join(
+            [*parts, self.python_version.replace(".", ""), self.open_source_license[:3]]
+        ).lower()
 
     @property
     def module(self) -> str:

@@ -34,6 +34,8 @@ BAD_ANSWERS = [
     ("project_slug", "churn--model", "single hyphens"),
     ("project_slug", "1churn", "starting with a letter"),
     ("module_name", "churn-model", "Python identifier"),
+    ("module_name", "m" * 41, "at most 40 characters"),
+    ("project_slug", "s" * 41, "at most 40 lowercase letters"),
     ("module_name", "class", "keyword"),
     ("module_name", "match", "keyword"),
     ("module_name", "json", "standard library"),

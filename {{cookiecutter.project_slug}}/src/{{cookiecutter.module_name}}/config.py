@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .errors import UsageError
+
 DEFAULT_CONFIG = Path("config/pipeline.yaml")
 
 
-class ConfigError(Exception):
+class ConfigError(UsageError):
     """The configuration is missing or invalid; the message is one line naming the bad key."""
 
 
 class _Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+_Model = TypeVar("_Model", bound=_Settings)
 
 
 class DataSettings(_Settings):
@@ -72,14 +77,29 @@ class Settings(_Settings):
     reports_dir: Path = Path("reports")
 
 
+class ColumnRule(_Settings):
+    dtype: Literal["int", "float", "str", "bool"]
+    nullable: bool = False
+    min: float | None = None
+    max: float | None = None
+    allowed: list[str | float | int | bool] | None = None
+
+
+class Schema(_Settings):
+    """Declared schema of the training data (config/schema.yaml)."""
+
+    min_rows: int = Field(default=1, ge=1)
+    max_duplicate_rows: int = Field(default=0, ge=0)
+    columns: dict[str, ColumnRule] = Field(min_length=1)
+
+
 def _first_error(error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
     return f"{key}: {first['msg']}"
 
 
-def load_settings(path: Path | str = DEFAULT_CONFIG) -> Settings:
-    """Read and validate the YAML configuration at ``path``; raise ConfigError if unusable."""
+def _load(path: Path | str, model: type[_Model]) -> _Model:
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -92,6 +112,19 @@ def load_settings(path: Path | str = DEFAULT_CONFIG) -> Settings:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     try:
-        return Settings.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as error:
         raise ConfigError(f"{path}: {_first_error(error)}") from None
+
+
+def load_settings(path: Path | str = DEFAULT_CONFIG) -> Settings:
+    """Read and validate the pipeline configuration; raise ConfigError if unusable."""
+    settings = _load(path, Settings)
+    if settings.data.target not in load_schema(settings.data.schema_file).columns:
+        raise ConfigError(f"{path}: data.target: {settings.data.target!r} is not in the schema")
+    return settings
+
+
+def load_schema(path: Path | str) -> Schema:
+    """Read and validate the data schema; raise ConfigError if unusable."""
+    return _load(path, Schema)

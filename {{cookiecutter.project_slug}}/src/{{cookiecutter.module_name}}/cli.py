@@ -1,0 +1,111 @@
+"""Command line of the pipeline (python -m <package> <stage>); the Make targets call it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+from .config import DEFAULT_CONFIG, load_settings
+from .errors import EXIT_OK, PipelineError
+
+EXIT_CODES = """exit codes:
+  0  success
+  2  usage or configuration error
+  3  data missing, unreadable or invalid against the schema
+  4  the candidate model failed the gate (nothing registered)
+  5  tracking server or model registry problem"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.module_name }}",
+        description="Validate, train, gate, register, promote and serve the model.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="pipeline settings")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    command("data", "write the bundled sample dataset to data.path")
+    command("validate", "check the data against the schema (reports/validation.json)")
+    command("train", "fit, score and track one MLflow run (reports/metrics.json, figures)")
+    command("gate", "check thresholds and regression vs production (gate.json, report.md)")
+    register = command("register", "register the gated model and set alias staging")
+    register.add_argument(
+        "--pr-number",
+        default=os.environ.get("PR_NUMBER"),
+        help="pull request that brought the change (tag)",
+    )
+    command("pipeline", "validate -> train -> gate -> register, in one process")
+    promote = command("promote", "move alias production to a registered version")
+    which = promote.add_mutually_exclusive_group(required=True)
+    which.add_argument("--git-sha", help="the commit the version was built from")
+    which.add_argument("--version", type=int, help="the registered version number")
+    predict = command("predict", "score a CSV with the production model")
+    predict.add_argument("--input", type=Path, required=True, help="CSV to score")
+    predict.add_argument("--output", type=Path, required=True, help="CSV to write")
+    predict.add_argument("--alias", help="registry alias to use (default: production)")
+    return parser
+
+
+def run(argv: list[str]) -> str:
+    """Run one command; return the line to print on success."""
+    from . import jobs
+
+    args = _parser().parse_args(argv)
+    settings = load_settings(args.config)
+    if args.command == "data":
+        return f"wrote {jobs.make_data(settings)}"
+    if args.command == "validate":
+        frame = jobs.validate(settings)
+        return f"data valid: {len(frame)} rows -> {settings.reports_dir / 'validation.json'}"
+    if args.command == "train":
+        record = jobs.train(settings)
+        return f"trained run {record['run_id']}: {record['metrics']}"
+    if args.command == "gate":
+        jobs.run_gate(settings)
+        return f"gate passed -> {settings.reports_dir / 'report.md'}"
+    if args.command == "register":
+        return _registered(*jobs.register(settings, args.pr_number), settings)
+    if args.command == "pipeline":
+        frame = jobs.validate(settings)
+        record = jobs.train(settings, frame)
+        jobs.run_gate(settings, record, frame)
+        return _registered(*jobs.register(settings), settings)
+    if args.command == "promote":
+        version = jobs.promote(settings, args.git_sha, args.version)
+        alias = settings.registry.production_alias
+        return f"{settings.registry.model_name} version {version.version} is now @{alias}"
+    alias = args.alias or settings.registry.production_alias
+    return f"wrote {jobs.predict(settings, args.input, args.output, alias)}"
+
+
+def _registered(version, created: bool, settings) -> str:
+    verb = "registered" if created else "already registered:"
+    return (
+        f"{verb} {settings.registry.model_name} version {version.version} "
+        f"@{settings.registry.staging_alias} (browse with `make mlflow-ui`)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    # MLflow's INFO lines (store creation, experiment creation) drown the one line that matters.
+    logging.getLogger("mlflow").setLevel(os.environ.get("MLFLOW_LOGGING_LEVEL", "WARNING"))
+    try:
+        print(run(sys.argv[1:] if argv is None else argv))
+    except PipelineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    return EXIT_OK

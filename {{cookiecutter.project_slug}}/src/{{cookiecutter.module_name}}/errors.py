@@ -1,0 +1,31 @@
+"""Errors a user can cause, each with its documented exit code and a one-line message."""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_USAGE = 2  # bad command line or configuration
+EXIT_DATA = 3  # data missing, unreadable or violating the schema
+EXIT_GATE = 4  # the candidate model failed the gate
+EXIT_REGISTRY = 5  # tracking server or model registry problem
+
+
+class PipelineError(Exception):
+    """Base class: ``exit_code`` tells the CLI how to exit."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(PipelineError):
+    exit_code = EXIT_USAGE
+
+
+class DataError(PipelineError):
+    exit_code = EXIT_DATA
+
+
+class GateFailed(PipelineError):
+    exit_code = EXIT_GATE
+
+
+class RegistryError(PipelineError):
+    exit_code = EXIT_REGISTRY

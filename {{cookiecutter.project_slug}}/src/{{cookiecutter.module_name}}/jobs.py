@@ -1,0 +1,209 @@
+"""Pipeline stages: each reads top to bottom and leaves a file a workflow can read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import data, gate, tracking
+from .config import Settings, load_schema
+from .errors import DataError, GateFailed, RegistryError, UsageError
+from .validation import validate_or_raise
+
+
+def _write_json(path: Path, body: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body, indent=2) + "\n")
+
+
+def _read_json(path: Path, producer: str) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{path} not found: run `make {producer}` first") from None
+
+
+def git_sha() -> str:
+    """The commit being built: GITHUB_SHA in Actions, else git, else 'unknown'."""
+    if sha := os.environ.get("GITHUB_SHA"):
+        return sha
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip()
+
+
+def make_data(settings: Settings) -> Path:
+    return data.write_sample(settings.task, settings.data.path)
+
+
+def validate(settings: Settings) -> pd.DataFrame:
+    """Check the training data against the schema; raise DataError listing every violation."""
+    schema = load_schema(settings.data.schema_file)
+    frame = data.read_csv(settings.data.path)
+    validate_or_raise(frame, schema, settings.reports_dir / "validation.json")
+    return frame
+
+
+def _split(settings: Settings, frame: pd.DataFrame) -> data.Split:
+    return data.split(
+        frame,
+        settings.data.target,
+        settings.data.test_size,
+        settings.data.seed,
+        stratify=settings.task == "classification",
+    )
+
+
+def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Fit the configured pipeline, score it, track everything in one MLflow run."""
+    from .figures import write_figures
+    from .metrics import score
+    from .model import build_pipeline
+
+    frame = validate(settings) if frame is None else frame
+    schema = load_schema(settings.data.schema_file)
+    parts = _split(settings, frame)
+    pipeline = build_pipeline(settings.model, schema, settings.data.target, settings.data.seed)
+    pipeline.fit(parts.x_train, parts.y_train)
+    metrics = score(settings.task, pipeline, parts.x_test, parts.y_test)
+    figures = write_figures(
+        settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
+    )
+    tags = {"git_sha": git_sha(), "data_sha256": data.sha256(settings.data.path)}
+    params = {"estimator": settings.model.estimator, **settings.model.params}
+    params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
+    run = tracking.log_training_run(
+        settings,
+        model=pipeline,
+        frame=frame,
+        x_example=parts.x_train,
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        figures=figures,
+    )
+    record = {
+        **asdict(run),
+        **tags,
+        "metrics": metrics,
+        "rows": len(frame),
+        "train_rows": len(parts.x_train),
+        "test_rows": len(parts.x_test),
+    }
+    _write_json(settings.reports_dir / "metrics.json", record)
+    return record
+
+
+def _production_metrics(settings: Settings, frame: pd.DataFrame) -> tuple[dict | None, str, list]:
+    """Re-score the production model on the current test split (None when there is none)."""
+    from .metrics import score
+
+    alias = settings.registry.production_alias
+    production = tracking.version_by_alias(settings, alias)
+    if production is None:
+        return None, f"none yet (no version has alias `{alias}`)", []
+    label = f"version {production.version} (`{alias}`)"
+    parts = _split(settings, frame)
+    model = tracking.load_model(f"models:/{settings.registry.model_name}@{alias}")
+    try:
+        return score(settings.task, model, parts.x_test, parts.y_test), label, []
+    except (ValueError, KeyError) as error:
+        return None, label, [f"production model cannot score the current data: {error}"]
+
+
+def run_gate(
+    settings: Settings, record: dict[str, Any] | None = None, frame: pd.DataFrame | None = None
+) -> gate.GateResult:
+    """Decide on the trained candidate; write gate.json and report.md; raise GateFailed."""
+    record = record or _read_json(settings.reports_dir / "metrics.json", "train")
+    if frame is None:
+        frame = data.read_csv(settings.data.path)
+        if data.sha256(settings.data.path) != record["data_sha256"]:
+            raise DataError("the data changed since training: run `make train` again")
+    production, label, problems = _production_metrics(settings, frame)
+    result = gate.decide(settings.gate, record["metrics"], production)
+    result = replace(result, problems=result.problems + problems)
+    run = tracking.LoggedRun(record["run_id"], record["model_uri"], record["experiment_id"])
+    _write_json(
+        settings.reports_dir / "gate.json",
+        {
+            "passed": result.passed,
+            "run_id": run.run_id,
+            "production": label,
+            "checks": [asdict(check) | {"passed": check.passed} for check in result.checks],
+            "problems": result.problems,
+        },
+    )
+    data_lines = [
+        f"`{settings.data.path}`: {record['rows']} rows "
+        f"({record['train_rows']} train / {record['test_rows']} test)",
+        f"sha256 `{record['data_sha256'][:12]}…`, commit `{record['git_sha'][:12]}`",
+    ]
+    report = gate.report_markdown(
+        result,
+        title=settings.registry.model_name,
+        production_label=label,
+        data_lines=data_lines,
+        run_line=tracking.run_link(settings, run),
+    )
+    (settings.reports_dir / "report.md").write_text(report)
+    if not result.passed:
+        failing = [check.metric for check in result.checks if not check.passed]
+        raise GateFailed(f"gate failed: {', '.join(failing + result.problems)} (see report.md)")
+    return result
+
+
+def register(settings: Settings, pr_number: str | None = None) -> tuple[Any, bool]:
+    """Register the gated run's model with alias staging; never after a failed gate."""
+    record = _read_json(settings.reports_dir / "metrics.json", "train")
+    decision = _read_json(settings.reports_dir / "gate.json", "gate")
+    if not decision["passed"] or decision["run_id"] != record["run_id"]:
+        raise GateFailed("the current run has not passed the gate: not registering")
+    tags = {"git_sha": record["git_sha"], "data_sha256": record["data_sha256"], "gate": "passed"}
+    tags |= {
+        f"metric.{c.metric}": f"{record['metrics'][c.metric]:.6g}" for c in settings.gate.criteria
+    }
+    if pr_number:
+        tags["pr_number"] = pr_number
+    run = tracking.LoggedRun(record["run_id"], record["model_uri"], record["experiment_id"])
+    return tracking.register(settings, run, tags)
+
+
+def promote(settings: Settings, sha: str | None, number: int | None) -> Any:
+    """Point the production alias at the version built from ``sha`` (or version ``number``)."""
+    model_version = tracking.find_version(settings, git_sha=sha, number=number)
+    tracking.set_alias(settings, settings.registry.production_alias, model_version)
+    return model_version
+
+
+def predict(settings: Settings, source: Path, target: Path, alias: str) -> Path:
+    """Score a CSV with ``models:/<name>@<alias>``; add class probabilities when there are any."""
+    uri = f"models:/{settings.registry.model_name}@{alias}"
+    if tracking.version_by_alias(settings, alias) is None:
+        raise RegistryError(f"no version of {settings.registry.model_name} has alias `{alias}`")
+    frame = data.read_csv(source)
+    expected = tracking.input_columns(uri)
+    if missing := [name for name in expected if name not in frame.columns]:
+        raise DataError(f"{source}: missing column(s) the model needs: {', '.join(missing)}")
+    model = tracking.load_model(uri)
+    features = frame[expected]
+    try:
+        out = pd.DataFrame({"prediction": model.predict(features)}, index=frame.index)
+        if hasattr(model, "predict_proba"):
+            for label, column in zip(model.classes_, model.predict_proba(features).T, strict=True):
+                out[f"proba_{label}"] = column
+    except (ValueError, TypeError) as error:
+        raise DataError(f"{source}: does not match the model signature ({error})") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    out.to_csv(target, index=False)
+    return target

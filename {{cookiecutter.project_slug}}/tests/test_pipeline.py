@@ -1,0 +1,205 @@
+"""The CLI end to end on the sample data, against a real MLflow store per test."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import edit_config
+from mlflow.tracking import MlflowClient
+
+from {{ cookiecutter.module_name }}.cli import main
+from {{ cookiecutter.module_name }}.config import load_settings
+from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_GATE, EXIT_REGISTRY
+
+SHA = "a" * 40
+
+
+def _client() -> MlflowClient:
+    return MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
+
+
+def _versions(name: str) -> list:
+    return _client().search_model_versions(f"name='{name}'")
+
+
+def _set_thresholds(passable: bool):
+    """Thresholds any model meets (passable) or none can (impossible)."""
+
+    def mutate(raw: dict) -> None:
+        for criterion in raw["gate"]["criteria"]:
+            higher = criterion["direction"] == "higher"
+            criterion["threshold"] = (
+                (-1e9 if higher else 1e9) if passable else (1e9 if higher else -1e9)
+            )
+
+    return mutate
+
+
+@pytest.fixture
+def sample(project: Path) -> Path:
+    assert main(["data"]) == 0
+    return project
+
+
+def test_pipeline_registers_version_1_with_staging_and_tags(sample: Path) -> None:
+    settings = load_settings()
+    name = settings.registry.model_name
+
+    assert main(["pipeline"]) == 0
+
+    version = _client().get_model_version_by_alias(name, "staging")
+    assert int(version.version) == 1
+    assert version.tags["git_sha"] == SHA
+    assert version.tags["gate"] == "passed"
+    assert len(version.tags["data_sha256"]) == 64
+    for criterion in settings.gate.criteria:
+        assert f"metric.{criterion.metric}" in version.tags
+    run = _client().get_run(version.run_id)
+    assert run.data.tags["git_sha"] == SHA
+    assert run.inputs.dataset_inputs[0].dataset.digest
+    for report in ["validation.json", "metrics.json", "gate.json", "report.md"]:
+        assert (sample / "reports" / report).exists(), report
+    assert list((sample / "reports" / "figures").glob("*.png"))
+    assert (
+        "| metric | candidate | production | threshold | result |"
+        in (sample / "reports" / "report.md").read_text()
+    )
+
+
+def test_registering_the_same_run_twice_keeps_one_version(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["pipeline"]) == 0
+    assert main(["register", "--pr-number", "7"]) == 0
+
+    assert "already registered" in capsys.readouterr().out
+    assert len(_versions(load_settings().registry.model_name)) == 1
+
+
+def test_stages_one_by_one(sample: Path) -> None:
+    for stage in ["validate", "train", "gate", "register"]:
+        assert main([stage]) == 0, stage
+    assert json.loads((sample / "reports" / "gate.json").read_text())["passed"] is True
+
+
+def test_failed_gate_exits_with_gate_code_and_registers_nothing(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_config(sample, _set_thresholds(passable=False))
+
+    assert main(["pipeline"]) == EXIT_GATE
+
+    assert capsys.readouterr().err.splitlines()[-1].startswith("error: gate failed")
+    assert _versions(load_settings().registry.model_name) == []
+    assert json.loads((sample / "reports" / "gate.json").read_text())["passed"] is False
+    assert main(["register"]) == EXIT_GATE
+
+
+def test_regression_against_production_fails_the_gate(sample: Path) -> None:
+    name = load_settings().registry.model_name
+    assert main(["pipeline"]) == 0
+    assert main(["promote", "--version", "1"]) == 0
+
+    def worse_model(raw: dict) -> None:
+        _set_thresholds(passable=True)(raw)
+        task = raw["task"]
+        raw["model"] = {
+            "estimator": "sklearn.dummy.Dummy"
+            + ("Classifier" if task == "classification" else "Regressor"),
+            "params": {},
+        }
+        raw["gate"]["max_regression"] = 0.0
+
+    edit_config(sample, worse_model)
+    assert main(["pipeline"]) == EXIT_GATE
+
+    decision = json.loads((sample / "reports" / "gate.json").read_text())
+    assert decision["production"].startswith("version 1")
+    assert any(check["no_regression"] is False for check in decision["checks"])
+    assert len(_versions(name)) == 1
+
+
+def test_promote_by_git_sha_then_predict(sample: Path) -> None:
+    settings = load_settings()
+    assert main(["pipeline"]) == 0
+    assert main(["promote", "--git-sha", SHA]) == 0
+    assert (
+        _client().get_model_version_by_alias(settings.registry.model_name, "production").version
+        == 1
+    )
+
+    frame = pd.read_csv(settings.data.path).drop(columns=[settings.data.target])
+    frame.to_csv(sample / "new.csv", index=False)
+    assert main(["predict", "--input", "new.csv", "--output", "out/preds.csv"]) == 0
+
+    predictions = pd.read_csv(sample / "out" / "preds.csv")
+    assert len(predictions) == len(frame)
+    assert "prediction" in predictions.columns
+    if settings.task == "classification":
+        assert [c for c in predictions.columns if c.startswith("proba_")]
+
+    frame.drop(columns=frame.columns[0]).to_csv(sample / "short.csv", index=False)
+    assert main(["predict", "--input", "short.csv", "--output", "x.csv"]) == EXIT_DATA
+    assert main(["promote", "--git-sha", "b" * 40]) == EXIT_REGISTRY
+    assert main(["promote", "--version", "9"]) == EXIT_REGISTRY
+
+
+def test_predict_without_production_is_a_registry_error(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["predict", "--input", "in.csv", "--output", "out.csv"]) == EXIT_REGISTRY
+    assert "has alias `production`" in capsys.readouterr().err
+
+
+def test_changed_data_after_training_is_refused_by_the_gate(sample: Path) -> None:
+    assert main(["train"]) == 0
+    path = load_settings().data.path
+    path.write_text(path.read_text() + path.read_text().splitlines()[-1] + "\n")
+    assert main(["gate"]) == EXIT_DATA
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["gate"],
+        ["register"],
+        ["--config", "missing.yaml", "validate"],
+    ],
+    ids=["gate-before-train", "register-before-gate", "missing-config"],
+)
+def test_out_of_order_or_misconfigured_is_a_usage_error(project: Path, argv) -> None:
+    assert main(argv) == 2
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["", "a,b\n1,2\n", 'x,"unclosed\n1,2\n'],
+    ids=["empty", "wrong-columns", "unparsable"],
+)
+def test_bad_data_is_a_data_error(
+    project: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    path = load_settings().data.path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+
+    assert main(["pipeline"]) == EXIT_DATA
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_missing_data_file_is_a_data_error(project: Path) -> None:
+    assert main(["validate"]) == EXIT_DATA
+
+
+def test_help_and_bad_usage(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    assert "exit codes:" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        main(["promote"])
+    assert done.value.code == 2
