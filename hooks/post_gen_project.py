@@ -27,7 +27,7 @@ def remove_serving_files(module_name: str) -> None:
 
 
 def remove_docker_files() -> None:
-    _remove("Dockerfile", ".dockerignore", "docker-compose.yml", "tests/test_docker.py")
+    _remove("Dockerfile", ".dockerignore", "docker-compose.yml", "docker", "tests/test_docker.py")
 
 
 def promote_license(license_name: str) -> None:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -57,3 +61,53 @@ def install_project(shared_venv: Path, tmp_path_factory: pytest.TempPathFactory)
         return project
 
     return _install
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(shared_venv: Path, tmp_path_factory: pytest.TempPathFactory):
+    """A real `mlflow server` on 127.0.0.1 (SQLite backend, proxied artifacts); yields its URI."""
+    root = tmp_path_factory.mktemp("mlflow-server")
+    port = free_port()
+    log = (root / "server.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(shared_venv / "bin" / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{root / 'server.db'}",
+            "--artifacts-destination",
+            str(root / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        assert server.poll() is None, (root / "server.log").read_text()
+        try:
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, "mlflow server did not become ready"
+        time.sleep(0.5)
+    yield uri
+    server.terminate()
+    server.wait(timeout=30)
+    log.close()

@@ -90,6 +90,7 @@ def baked_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "Dockerfile",
         ".dockerignore",
         "docker-compose.yml",
+        "docker/mlflow/Dockerfile",
         "tests/test_docker.py",
         "tests/test_serving.py",
         "src/churn_model/serving.py",
@@ -119,7 +120,13 @@ def test_remove_serving_files(baked_tree: Path) -> None:
 
 def test_remove_docker_files(baked_tree: Path) -> None:
     post.remove_docker_files()
-    for name in ["Dockerfile", ".dockerignore", "docker-compose.yml", "tests/test_docker.py"]:
+    for name in [
+        "Dockerfile",
+        ".dockerignore",
+        "docker-compose.yml",
+        "docker",
+        "tests/test_docker.py",
+    ]:
         assert not (baked_tree / name).exists(), name
 
 

@@ -73,8 +73,14 @@ BASE_FILES = {
     "tests/test_validation.py",
 }
 FLAKE8_FILES = {".flake8"}
-SERVING_FILES: set[str] = set()
-DOCKER_FILES: set[str] = set()
+SERVING_FILES = {"src/{module}/serving.py", "tests/test_serving.py"}
+DOCKER_FILES = {
+    ".dockerignore",
+    "Dockerfile",
+    "docker-compose.yml",
+    "docker/mlflow/Dockerfile",
+    "tests/test_docker.py",
+}
 
 
 def expected_files(combo: Combo) -> set[str]:
@@ -234,3 +240,33 @@ def test_template_repository_workflow_passes_actionlint_and_zizmor() -> None:
         [tool("zizmor"), "--offline", "--no-progress", workflows], cwd=TEMPLATE_DIR, env=tools_env()
     )
     assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+MAKE_TARGETS = {
+    "help",
+    "install",
+    "lint",
+    "format",
+    "test",
+    "clean",
+    "data",
+    "validate",
+    "train",
+    "gate",
+    "register",
+    "pipeline",
+    "promote",
+    "predict",
+    "mlflow-ui",
+}
+
+
+def test_makefile_documents_exactly_the_expected_targets(baked) -> None:
+    combo, project = baked
+    text = (project / "Makefile").read_text()
+    documented = set(re.findall(r"^([a-z-]+):.*## ", text, flags=re.MULTILINE))
+    expected = MAKE_TARGETS | ({"serve"} if combo.serving == "fastapi" else set())
+    assert documented == expected
+    dry_run = run(["make", "-n", "predict", "INPUT=a.csv", "OUTPUT=b.csv"], cwd=project)
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert dry_run.stdout.count("\n") == 1, dry_run.stdout

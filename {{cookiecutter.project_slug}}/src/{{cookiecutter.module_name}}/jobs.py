@@ -186,24 +186,38 @@ def promote(settings: Settings, sha: str | None, number: int | None) -> Any:
     return model_version
 
 
-def predict(settings: Settings, source: Path, target: Path, alias: str) -> Path:
-    """Score a CSV with ``models:/<name>@<alias>``; add class probabilities when there are any."""
-    uri = f"models:/{settings.registry.model_name}@{alias}"
-    if tracking.version_by_alias(settings, alias) is None:
+def load_for_prediction(settings: Settings, alias: str) -> tuple[Any, list[str], Any]:
+    """The model behind ``alias``, its signature's input columns and its registry version."""
+    model_version = tracking.version_by_alias(settings, alias)
+    if model_version is None:
         raise RegistryError(f"no version of {settings.registry.model_name} has alias `{alias}`")
-    frame = data.read_csv(source)
-    expected = tracking.input_columns(uri)
-    if missing := [name for name in expected if name not in frame.columns]:
-        raise DataError(f"{source}: missing column(s) the model needs: {', '.join(missing)}")
-    model = tracking.load_model(uri)
-    features = frame[expected]
+    uri = f"models:/{settings.registry.model_name}@{alias}"
+    return tracking.load_model(uri), tracking.input_columns(uri), model_version
+
+
+def predict_frame(model: Any, columns: list[str], frame: pd.DataFrame) -> pd.DataFrame:
+    """Predictions (and class probabilities) for ``frame``; DataError if it misses the signature."""
+    if missing := [name for name in columns if name not in frame.columns]:
+        raise DataError(f"missing column(s) the model needs: {', '.join(missing)}")
+    features = frame[columns]
     try:
         out = pd.DataFrame({"prediction": model.predict(features)}, index=frame.index)
         if hasattr(model, "predict_proba"):
             for label, column in zip(model.classes_, model.predict_proba(features).T, strict=True):
                 out[f"proba_{label}"] = column
     except (ValueError, TypeError) as error:
-        raise DataError(f"{source}: does not match the model signature ({error})") from None
+        raise DataError(f"input does not match the model signature ({error})") from None
+    return out
+
+
+def predict(settings: Settings, source: Path, target: Path, alias: str) -> Path:
+    """Score a CSV with ``models:/<name>@<alias>``; add class probabilities when there are any."""
+    model, columns, _ = load_for_prediction(settings, alias)
+    frame = data.read_csv(source)
+    try:
+        out = predict_frame(model, columns, frame)
+    except DataError as error:
+        raise DataError(f"{source}: {error}") from None
     target.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(target, index=False)
     return target

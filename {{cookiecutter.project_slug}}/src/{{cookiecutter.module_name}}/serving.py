@@ -1,0 +1,66 @@
+"""HTTP API: /health and /predict, serving the model behind the production alias."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from fastapi import FastAPI, HTTPException
+from pydantic import BaseModel, Field
+
+from . import jobs
+from .config import DEFAULT_CONFIG, load_settings
+from .errors import DataError
+
+
+class PredictRequest(BaseModel):
+    """Rows to score, each a mapping of column name to value."""
+
+    rows: list[dict[str, float | int | str | bool | None]] = Field(min_length=1, max_length=10_000)
+
+
+class PredictResponse(BaseModel):
+    model_version: int
+    predictions: list[Any]
+    probabilities: list[dict[str, float]] | None = None
+
+
+def create_app(config: Path | str = DEFAULT_CONFIG, alias: str | None = None) -> FastAPI:
+    """The app; the model is loaded once at start-up (start-up fails if there is none)."""
+    settings = load_settings(config)
+    alias = alias or settings.registry.production_alias
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.model, app.state.columns, version = jobs.load_for_prediction(settings, alias)
+        app.state.version = int(version.version)
+        yield
+
+    app = FastAPI(title=settings.registry.model_name, lifespan=lifespan)
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "model": settings.registry.model_name,
+            "alias": alias,
+            "version": app.state.version,
+        }
+
+    @app.post("/predict")
+    def predict(request: PredictRequest) -> PredictResponse:
+        try:
+            out = jobs.predict_frame(app.state.model, app.state.columns, pd.DataFrame(request.rows))
+        except DataError as error:
+            raise HTTPException(status_code=422, detail=str(error)) from None
+        probabilities = out.drop(columns="prediction")
+        return PredictResponse(
+            model_version=app.state.version,
+            predictions=out["prediction"].tolist(),
+            probabilities=probabilities.to_dict("records") if len(probabilities.columns) else None,
+        )
+
+    return app

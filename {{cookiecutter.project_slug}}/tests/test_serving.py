@@ -1,0 +1,91 @@
+"""The FastAPI app over real HTTP: a uvicorn server on 127.0.0.1 and an httpx client."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+import uvicorn
+
+from {{ cookiecutter.module_name }}.cli import main
+from {{ cookiecutter.module_name }}.config import load_settings
+from {{ cookiecutter.module_name }}.errors import RegistryError
+from {{ cookiecutter.module_name }}.serving import create_app
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def served(project: Path):
+    """Pipeline + promotion, then the app served by uvicorn in a background thread."""
+    assert main(["data"]) == 0
+    assert main(["pipeline"]) == 0
+    assert main(["promote", "--version", "1"]) == 0
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        yield client
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def _rows(count: int) -> list[dict]:
+    settings = load_settings()
+    frame = pd.read_csv(settings.data.path).drop(columns=[settings.data.target])
+    return frame.head(count).to_dict("records")
+
+
+def test_health_names_the_production_version(served: httpx.Client) -> None:
+    response = served.get("/health")
+    assert response.status_code == 200
+    assert response.json()["version"] == 1
+    assert response.json()["alias"] == "production"
+
+
+def test_predict_scores_rows(served: httpx.Client) -> None:
+    response = served.post("/predict", json={"rows": _rows(3)})
+    assert response.status_code == 200
+    body = response.json()
+    assert len(body["predictions"]) == 3
+    assert body["model_version"] == 1
+    if load_settings().task == "classification":
+        assert len(body["probabilities"]) == 3
+    else:
+        assert body["probabilities"] is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "detail"),
+    [
+        ({"rows": []}, "at least 1 item"),
+        ({"rows": [{"unknown": 1.0}]}, "missing column(s) the model needs"),
+        ({"rowz": []}, "Field required"),
+    ],
+    ids=["no-rows", "missing-columns", "bad-body"],
+)
+def test_bad_requests_are_422(served: httpx.Client, payload: dict, detail: str) -> None:
+    response = served.post("/predict", json=payload)
+    assert response.status_code == 422
+    assert detail in response.text
+
+
+def test_start_up_fails_without_a_production_model(project: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    with pytest.raises(RegistryError, match="has alias `production`"), TestClient(create_app()):
+        pass
