@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -114,3 +115,24 @@ def tool(name: str) -> str:
 def tools_env() -> dict[str, str]:
     """PATH with the dev tools first, so actionlint finds shellcheck and make finds uv."""
     return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+REGISTRY_QUERY = """
+import json, sys
+from mlflow.exceptions import MlflowException
+from mlflow.tracking import MlflowClient
+client = MlflowClient(tracking_uri=sys.argv[1])
+try:
+    found = client.search_model_versions(f"name='{sys.argv[2]}'")
+except MlflowException:
+    found = []
+print(json.dumps([{"version": int(v.version), "aliases": sorted(v.aliases), "tags": dict(v.tags)}
+                  for v in sorted(found, key=lambda v: int(v.version))]))
+"""
+
+
+def registry_versions(venv: Path, tracking_uri: str, name: str, cwd: Path) -> list[dict]:
+    """Every version of ``name`` in the registry at ``tracking_uri``, oldest first."""
+    result = run([str(venv / "bin" / "python"), "-c", REGISTRY_QUERY, tracking_uri, name], cwd=cwd)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

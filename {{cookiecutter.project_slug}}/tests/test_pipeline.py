@@ -203,3 +203,28 @@ def test_help_and_bad_usage(project: Path, capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit) as done:
         main(["promote"])
     assert done.value.code == 2
+
+
+def test_export_and_model_card_of_production(sample: Path) -> None:
+    assert main(["pipeline"]) == 0
+    assert main(["export", "--output", "models/candidate"]) == 0
+    assert list((sample / "models" / "candidate").rglob("MLmodel"))
+    assert main(["card", "--output", "dist/card.md"]) == EXIT_REGISTRY
+
+    assert main(["promote", "--version", "1"]) == 0
+    assert main(["card", "--output", "dist/card.md"]) == 0
+    assert main(["export", "--alias", "production", "--output", "dist/model"]) == 0
+
+    card = (sample / "dist" / "card.md").read_text()
+    assert card.startswith(f"# Model card: {load_settings().registry.model_name} version 1")
+    assert f"- Commit: `{SHA}`" in card
+    assert "## Metrics (test split)" in card
+    assert list((sample / "dist" / "model").rglob("MLmodel"))
+
+
+def test_errors_are_annotated_in_github_actions(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    assert main(["validate"]) == EXIT_DATA
+    assert capsys.readouterr().out.startswith("::error title=DataError::")

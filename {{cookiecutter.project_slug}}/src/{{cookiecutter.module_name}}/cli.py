@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", type=Path, required=True, help="CSV to score")
     predict.add_argument("--output", type=Path, required=True, help="CSV to write")
     predict.add_argument("--alias", help="registry alias to use (default: production)")
+    export = command("export", "copy the trained candidate (or an aliased version) to a folder")
+    export.add_argument("--output", type=Path, required=True, help="folder to write")
+    export.add_argument("--alias", help="registry alias to export instead of the candidate")
+    card = command("card", "write the model card of an aliased version (Markdown)")
+    card.add_argument("--output", type=Path, required=True, help="file to write")
+    card.add_argument("--alias", help="registry alias (default: production)")
     return parser
 
 
@@ -88,7 +94,13 @@ def run(argv: list[str]) -> str:
         version = jobs.promote(settings, args.git_sha, args.version)
         alias = settings.registry.production_alias
         return f"{settings.registry.model_name} version {version.version} is now @{alias}"
+    if args.command == "export":
+        return f"exported the model to {jobs.export_model(settings, args.output, args.alias)}"
     alias = args.alias or settings.registry.production_alias
+    if args.command == "card":
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(jobs.model_card(settings, alias))
+        return f"wrote {args.output}"
     return f"wrote {jobs.predict(settings, args.input, args.output, alias)}"
 
 
@@ -107,5 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         print(run(sys.argv[1:] if argv is None else argv))
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            print(f"::error title={type(error).__name__}::{error}")
         return error.exit_code
     return EXIT_OK

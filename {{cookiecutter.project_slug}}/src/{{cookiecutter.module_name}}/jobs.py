@@ -221,3 +221,39 @@ def predict(settings: Settings, source: Path, target: Path, alias: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     out.to_csv(target, index=False)
     return target
+
+
+def export_model(settings: Settings, output: Path, alias: str | None = None) -> Path:
+    """Copy the trained candidate (or the version behind ``alias``) into ``output``."""
+    if alias is None:
+        uri = _read_json(settings.reports_dir / "metrics.json", "train")["model_uri"]
+    else:
+        _, _, model_version = load_for_prediction(settings, alias)
+        uri = f"models:/{settings.registry.model_name}/{model_version.version}"
+    tracking.connect(settings)
+    return tracking.download_model(uri, output)
+
+
+def model_card(settings: Settings, alias: str) -> str:
+    """Markdown model card of the version behind ``alias``: metrics, params, data and lineage."""
+    name = settings.registry.model_name
+    model_version = tracking.version_by_alias(settings, alias)
+    if model_version is None:
+        raise RegistryError(f"no version of {name} has alias `{alias}`")
+    params, metrics, _ = tracking.run_details(model_version.run_id)
+    tags = model_version.tags
+    lines = [
+        f"# Model card: {name} version {model_version.version}",
+        "",
+        f"- Registered model: `{name}`, version **{model_version.version}** (alias `{alias}`)",
+        f"- Run id: `{model_version.run_id}`",
+        f"- Commit: `{tags.get('git_sha', 'unknown')}`",
+        f"- Training data sha256: `{tags.get('data_sha256', 'unknown')}`",
+    ]
+    if "pr_number" in tags:
+        lines.append(f"- Pull request: #{tags['pr_number']}")
+    lines += ["", "## Metrics (test split)", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {key} | {value:.4f} |" for key, value in sorted(metrics.items())]
+    lines += ["", "## Parameters", "", "| parameter | value |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in sorted(params.items())]
+    return "\n".join(lines) + "\n"

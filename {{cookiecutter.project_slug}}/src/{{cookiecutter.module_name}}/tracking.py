@@ -164,3 +164,19 @@ def set_alias(settings: Settings, alias: str, model_version: ModelVersion) -> No
 def versions(settings: Settings) -> list[ModelVersion]:
     client = connect(settings)
     return client.search_model_versions(f"name='{settings.registry.model_name}'")
+
+
+def download_model(uri: str, destination: Path) -> Path:
+    """Copy the MLflow model at ``uri`` (a run, logged-model or registry URI) to ``destination``."""
+    destination.mkdir(parents=True, exist_ok=True)
+    try:
+        path = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination))
+    except MlflowException as error:
+        raise RegistryError(f"cannot download {uri}: {error.message.splitlines()[0]}") from None
+    return Path(path)
+
+
+def run_details(run_id: str) -> tuple[dict[str, str], dict[str, float], dict[str, str]]:
+    """Params, metrics and tags of a run."""
+    run = MlflowClient().get_run(run_id)
+    return run.data.params, run.data.metrics, run.data.tags

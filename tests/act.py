@@ -1,0 +1,114 @@
+"""Run a generated project's workflows offline with act: jobs on the host, stand-in actions."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.helpers import TEMPLATE_DIR, run, tool, tools_env
+
+STAND_INS = {
+    "astral-sh/setup-uv": "setup-uv",
+    "actions/upload-artifact": "upload-artifact",
+    "actions/download-artifact": "download-artifact",
+}
+USES = re.compile(r"uses: ([\w-]+/[\w-]+)@([0-9a-f]{40})")
+
+
+def git(project: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def init_repository(project: Path, owner: str = "your-github-user") -> str:
+    """Make the baked project a git repository on main with a GitHub origin; return HEAD."""
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.email", "ci@example.com")
+    git(project, "config", "user.name", "CI")
+    git(project, "remote", "add", "origin", f"https://github.com/{owner}/{project.name}.git")
+    return commit_all(project, "Initial commit")
+
+
+def commit_all(project: Path, message: str) -> str:
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "--allow-empty", "-m", message)
+    return git(project, "rev-parse", "HEAD")
+
+
+@dataclass
+class ActRun:
+    returncode: int
+    events: list[dict]
+    raw: str
+
+    @property
+    def jobs(self) -> dict[str, str]:
+        """Job id -> result ('success' / 'failure')."""
+        return {e["jobID"]: e["jobResult"] for e in self.events if "jobResult" in e}
+
+    def commands(self, name: str) -> list[str]:
+        """Arguments of every workflow command ``name`` (notice, error, summary content, ...)."""
+        key = "content" if name == "summary" else "arg"
+        return [e.get(key, "") for e in self.events if e.get("command") == name]
+
+    def log(self) -> str:
+        return "".join(str(e.get("msg", "")) for e in self.events) + self.raw
+
+
+def act(
+    project: Path,
+    event: str,
+    workflow: str,
+    work: Path,
+    *,
+    payload: dict | None = None,
+    secrets: dict[str, str] | None = None,
+    api_url: str = "http://127.0.0.1:9",
+) -> ActRun:
+    """Run ``workflow`` for ``event`` in a fresh act work folder under ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    text = (project / ".github" / "workflows" / workflow).read_text()
+    args = [
+        tool("act"),
+        event,
+        "-W",
+        f".github/workflows/{workflow}",
+        "--json",
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--matrix",
+        "python-version:3.11",
+        "--cache-server-addr",
+        "127.0.0.1",
+        "--artifact-server-addr",
+        "127.0.0.1",
+        "--env",
+        f"ACT_ARTIFACTS={work / 'artifacts'}",
+        "--env",
+        f"GITHUB_API_URL={api_url}",
+    ]
+    for repo, sha in sorted(set(USES.findall(text))):
+        if repo in STAND_INS:
+            stand_in = TEMPLATE_DIR / "tests" / "actions" / STAND_INS[repo]
+            args += ["--local-repository", f"{repo}@{sha}={stand_in}"]
+    for name, value in (secrets or {}).items():
+        args += ["-s", f"{name}={value}"]
+    if payload is not None:
+        event_file = work / f"{event}.json"
+        event_file.write_text(json.dumps(payload))
+        args += ["-e", str(event_file)]
+    uv_cache = run([tool("uv"), "cache", "dir"], cwd=project).stdout.strip()
+    # A fresh XDG cache gives every run its own act work folder (and so its own .venv); uv keeps
+    # its shared package cache, as setup-uv's cache does on GitHub.
+    env = {**tools_env(), "XDG_CACHE_HOME": str(work / "xdg"), "UV_CACHE_DIR": uv_cache}
+    result = run(args, cwd=project, env=env, timeout=1800)
+    events = []
+    for line in result.stdout.splitlines():
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return ActRun(result.returncode, events, result.stderr)
