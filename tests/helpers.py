@@ -126,6 +126,8 @@ try:
     found = client.search_model_versions(f"name='{sys.argv[2]}'")
 except MlflowException:
     found = []
+# Search results do not carry aliases: read each version on its own.
+found = [client.get_model_version(sys.argv[2], v.version) for v in found]
 print(json.dumps([{"version": int(v.version), "aliases": sorted(v.aliases), "tags": dict(v.tags)}
                   for v in sorted(found, key=lambda v: int(v.version))]))
 """

@@ -37,7 +37,10 @@ COMBOS = [
 BASE_FILES = {
     ".github/dependabot.yml",
     ".github/pull_request_template.md",
+    ".github/scripts/github_api.py",
     ".github/workflows/ci.yml",
+    ".github/workflows/model.yml",
+    ".github/workflows/release.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     "Makefile",
@@ -258,6 +261,8 @@ MAKE_TARGETS = {
     "promote",
     "predict",
     "mlflow-ui",
+    "export-model",
+    "release-assets",
 }
 
 
