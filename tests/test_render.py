@@ -171,6 +171,13 @@ def test_readme_names_the_project_not_the_template(baked) -> None:
     assert readme.startswith(f"# {combo.slug}\n")
     assert f"your-github-user/{combo.slug}/actions" in readme
     assert "cookiecutter" not in readme.lower()
+    for section in [
+        "## How the pipeline runs on GitHub",
+        "### Secrets, variables and environments",
+        "### Branch protection",
+        "### Exit codes",
+    ]:
+        assert section in readme, section
 
 
 def _pins(project: Path) -> dict[str, str]:
