@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 DEMO_DIR ?= build/demo
 PYTEST_WORKERS ?= auto
 
-.PHONY: help dev demo test test-fast lint clean
+.PHONY: help dev demo test test-fast lint clean bench bench-smoke
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -35,8 +35,14 @@ test-fast: dev ## Run the fast subset (no generated-project installs; under 2 mi
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow"
 
 lint: dev ## Lint the template's own code
-	$(BIN)/ruff check hooks tests
-	$(BIN)/ruff format --check hooks tests
+	$(BIN)/ruff check hooks tests bench
+	$(BIN)/ruff format --check hooks tests bench
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf build .cache .pytest_cache .ruff_cache
+
+bench: dev ## Benchmarks: pipeline tax, stages, scaling to 1M rows, workflow overhead, installs
+	$(BIN)/python bench/run.py
+
+bench-smoke: dev ## The benchmark on tiny sizes (seconds, not minutes)
+	$(BIN)/python bench/run.py --repeats 1 --sizes 500,1000 --skip-workflows --skip-installs --out build/bench-smoke

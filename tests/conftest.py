@@ -93,7 +93,12 @@ def mlflow_server(shared_venv: Path, tmp_path_factory: pytest.TempPathFactory):
         cwd=root,
         stdout=log,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+        # No GenAI job runners: a registry server does not need them (they cost ~1 GB and CPU).
+        env={
+            **os.environ,
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        },
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

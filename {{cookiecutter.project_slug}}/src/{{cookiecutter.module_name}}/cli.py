@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .config import DEFAULT_CONFIG, load_settings
 from .errors import EXIT_OK, PipelineError
+from .timings import timed
+from .timings import write as write_timings
 
 EXIT_CODES = """exit codes:
   0  success
@@ -68,10 +70,17 @@ def _parser() -> argparse.ArgumentParser:
 
 def run(argv: list[str]) -> str:
     """Run one command; return the line to print on success."""
-    from . import jobs
-
     args = _parser().parse_args(argv)
     settings = load_settings(args.config)
+    with timed("imports"):
+        from . import jobs
+    try:
+        return _dispatch(args, settings, jobs)
+    finally:
+        write_timings(settings.reports_dir / "timings.json")
+
+
+def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
     if args.command == "data":
         return f"wrote {jobs.make_data(settings)}"
     if args.command == "validate":

@@ -14,6 +14,7 @@ import pandas as pd
 from . import data, gate, tracking
 from .config import Settings, load_schema
 from .errors import DataError, GateFailed, RegistryError, UsageError
+from .timings import timed
 from .validation import validate_or_raise
 
 
@@ -48,9 +49,10 @@ def make_data(settings: Settings) -> Path:
 
 def validate(settings: Settings) -> pd.DataFrame:
     """Check the training data against the schema; raise DataError listing every violation."""
-    schema = load_schema(settings.data.schema_file)
-    frame = data.read_csv(settings.data.path)
-    validate_or_raise(frame, schema, settings.reports_dir / "validation.json")
+    with timed("validation"):
+        schema = load_schema(settings.data.schema_file)
+        frame = data.read_csv(settings.data.path)
+        validate_or_raise(frame, schema, settings.reports_dir / "validation.json")
     return frame
 
 
@@ -73,12 +75,15 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     frame = validate(settings) if frame is None else frame
     schema = load_schema(settings.data.schema_file)
     parts = _split(settings, frame)
-    pipeline = build_pipeline(settings.model, schema, settings.data.target, settings.data.seed)
-    pipeline.fit(parts.x_train, parts.y_train)
-    metrics = score(settings.task, pipeline, parts.x_test, parts.y_test)
-    figures = write_figures(
-        settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
-    )
+    with timed("fit"):
+        pipeline = build_pipeline(settings.model, schema, settings.data.target, settings.data.seed)
+        pipeline.fit(parts.x_train, parts.y_train)
+    with timed("scoring"):
+        metrics = score(settings.task, pipeline, parts.x_test, parts.y_test)
+    with timed("figures"):
+        figures = write_figures(
+            settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
+        )
     tags = {"git_sha": git_sha(), "data_sha256": data.sha256(settings.data.path)}
     params = {"estimator": settings.model.estimator, **settings.model.params}
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
@@ -125,6 +130,11 @@ def run_gate(
     settings: Settings, record: dict[str, Any] | None = None, frame: pd.DataFrame | None = None
 ) -> gate.GateResult:
     """Decide on the trained candidate; write gate.json and report.md; raise GateFailed."""
+    with timed("gate"):
+        return _gate(settings, record, frame)
+
+
+def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame | None):
     record = record or _read_json(settings.reports_dir / "metrics.json", "train")
     if frame is None:
         frame = data.read_csv(settings.data.path)
@@ -176,7 +186,8 @@ def register(settings: Settings, pr_number: str | None = None) -> tuple[Any, boo
     if pr_number:
         tags["pr_number"] = pr_number
     run = tracking.LoggedRun(record["run_id"], record["model_uri"], record["experiment_id"])
-    return tracking.register(settings, run, tags)
+    with timed("registration"):
+        return tracking.register(settings, run, tags)
 
 
 def promote(settings: Settings, sha: str | None, number: int | None) -> Any:

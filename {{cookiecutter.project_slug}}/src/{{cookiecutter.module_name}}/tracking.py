@@ -16,6 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from .config import Settings
 from .errors import RegistryError
+from .timings import timed
 
 # The model's runtime needs: explicit pins avoid MLflow's requirement inference (seconds per run).
 MODEL_PACKAGES = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
@@ -54,34 +55,37 @@ def log_training_run(
     figures: list[Path],
 ) -> LoggedRun:
     """One MLflow run: params, metrics, data input with digest, figures, and the model (skops)."""
-    connect(settings)
-    experiment = mlflow.set_experiment(settings.tracking.experiment)
+    with timed("mlflow_logging"):
+        connect(settings)
+        experiment = mlflow.set_experiment(settings.tracking.experiment)
     with mlflow.start_run() as run:
-        mlflow.set_tags(tags)
-        mlflow.log_params(params)
-        mlflow.log_metrics(metrics)
-        with warnings.catch_warnings():
-            # MLflow registers the local-file source class twice and warns about its own choice.
-            warnings.filterwarnings("ignore", message="The specified dataset source")
-            dataset = mlflow.data.from_pandas(
-                frame,
-                source=str(settings.data.path),
-                targets=settings.data.target,
-                name=settings.data.path.name,
+        with timed("mlflow_logging"):
+            mlflow.set_tags(tags)
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+            with warnings.catch_warnings():
+                # MLflow registers the local-file source class twice and warns about its choice.
+                warnings.filterwarnings("ignore", message="The specified dataset source")
+                dataset = mlflow.data.from_pandas(
+                    frame,
+                    source=str(settings.data.path),
+                    targets=settings.data.target,
+                    name=settings.data.path.name,
+                )
+            mlflow.log_input(dataset, context="training")
+            for figure in figures:
+                mlflow.log_artifact(str(figure), artifact_path="figures")
+        with timed("model_logging"):
+            example = x_example.head(5)
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=mlflow.models.infer_signature(example, model.predict(example)),
+                input_example=example,
+                pip_requirements=model_requirements(),
+                serialization_format="skops",
+                skops_trusted_types=_own_types(model),
             )
-        mlflow.log_input(dataset, context="training")
-        for figure in figures:
-            mlflow.log_artifact(str(figure), artifact_path="figures")
-        example = x_example.head(5)
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=mlflow.models.infer_signature(example, model.predict(example)),
-            input_example=example,
-            pip_requirements=model_requirements(),
-            serialization_format="skops",
-            skops_trusted_types=_own_types(model),
-        )
     return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
 
 

@@ -1,0 +1,331 @@
+"""Benchmarks of the generated project: render, pipeline tax, stages, scaling, workflows, install.
+
+Every ratio is measured side by side in one run. Writes <out>/bench.json and <out>/bench.md.
+Run with `make bench` (or `make bench-smoke` for tiny sizes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.act import act, init_repository  # noqa: E402
+from tests.github_stand_in import GitHubStandIn  # noqa: E402
+from tests.helpers import bake, run, tools_env  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+SLUG = "bench-project"
+MODULE = "bench_project"
+
+
+def timed(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    result = run(args, cwd=cwd, env={**tools_env(), **(env or {})}, timeout=3600)
+    seconds = time.perf_counter() - start
+    if result.returncode != 0:
+        raise SystemExit(f"benchmark step failed: {' '.join(args)}\n{result.stdout}{result.stderr}")
+    return seconds
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+def render_time(repeats: int) -> dict:
+    seconds = []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as out:
+            start = time.perf_counter()
+            bake(Path(out), {"project_name": "Render Probe"})
+            seconds.append(time.perf_counter() - start)
+    return {"render_s": median(seconds)}
+
+
+def prepare_project(out: Path) -> Path:
+    shutil.rmtree(out / SLUG, ignore_errors=True)
+    project = bake(out, {"project_name": SLUG})
+    timed(["make", "install"], project)
+    timed(["make", "data"], project)
+    return project
+
+
+def _fresh_store(project: Path) -> None:
+    (project / "mlflow.db").unlink(missing_ok=True)
+    shutil.rmtree(project / "mlruns", ignore_errors=True)
+
+
+def pipeline_tax(project: Path, repeats: int) -> dict:
+    """Interleaved: bare script, pipeline on a fresh store, pipeline on a warm store."""
+    python = str(project / ".venv" / "bin" / "python")
+    csv = str(next((project / "data" / "raw").glob("*.csv")))
+    bare, fresh, warm, stages_fresh, stages_warm = [], [], [], [], []
+    timed(["make", "pipeline"], project)  # the warm store exists from here on
+    for _ in range(repeats):
+        bare.append(timed([python, str(BENCH / "bare_sklearn.py"), csv], project))
+        _fresh_store(project)
+        fresh.append(timed(["make", "pipeline"], project))
+        stages_fresh.append(json.loads((project / "reports" / "timings.json").read_text()))
+        warm.append(timed(["make", "pipeline"], project))
+        stages_warm.append(json.loads((project / "reports" / "timings.json").read_text()))
+    stages = {}
+    for label, runs, total in (("fresh", stages_fresh, fresh), ("warm", stages_warm, warm)):
+        names = runs[0].keys()
+        stages[label] = {name: median([r.get(name, 0.0) for r in runs]) for name in names}
+        stages[label]["interpreter start, config, other"] = round(
+            median(total) - sum(stages[label].values()), 3
+        )
+    return {
+        "bare_s": median(bare),
+        "pipeline_fresh_s": median(fresh),
+        "pipeline_warm_s": median(warm),
+        "tax_fresh": round(median(fresh) / median(bare), 2),
+        "tax_warm": round(median(warm) / median(bare), 2),
+        "stages": stages,
+    }
+
+
+def _synthetic(path: Path, rows: int) -> int:
+    """Write a 20-feature, 3-class CSV; return its in-memory DataFrame size in bytes."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(rows, 20))
+    labels = np.array(["a", "b", "c"])[
+        (features[:, :3].sum(axis=1) > 0).astype(int) + (features[:, 3] > 1).astype(int)
+    ]
+    frame = pd.DataFrame(features, columns=[f"x{i}" for i in range(20)]).assign(target=labels)
+    frame.to_csv(path, index=False)
+    return int(pd.read_csv(path).memory_usage(deep=True).sum())
+
+
+def scaling(project: Path, sizes: list[int], out: Path) -> dict:
+    """Time and peak RSS of `validate` and `train` on synthetic data of each size."""
+    import yaml
+
+    python = str(project / ".venv" / "bin" / "python")
+    results = {}
+    for rows in sizes:
+        work = out / "scaling" / str(rows)
+        shutil.rmtree(work, ignore_errors=True)
+        (work / "config").mkdir(parents=True)
+        frame_bytes = _synthetic(work / "data.csv", rows)
+        schema = {
+            "min_rows": 10,
+            "max_duplicate_rows": 0,
+            "columns": {
+                **{f"x{i}": {"dtype": "float", "nullable": False} for i in range(20)},
+                "target": {"dtype": "str", "allowed": ["a", "b", "c"]},
+            },
+        }
+        (work / "config" / "schema.yaml").write_text(yaml.safe_dump(schema))
+        config = yaml.safe_load((project / "config" / "pipeline.yaml").read_text())
+        config["data"] |= {"path": "data.csv", "schema_file": "config/schema.yaml"}
+        config["model"]["params"] = {"max_iter": 200}
+        (work / "config" / "pipeline.yaml").write_text(yaml.safe_dump(config))
+        row = {"frame_mb": round(frame_bytes / 2**20, 1)}
+        for stage in ("validate", "train"):
+            result = run(
+                [python, str(BENCH / "peak_rss.py"), python, "-m", MODULE, stage],
+                cwd=work,
+                env={"MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"},
+                timeout=3600,
+            )
+            measured = json.loads(result.stdout.strip().splitlines()[-1])
+            if measured["returncode"] != 0:
+                raise SystemExit(f"{stage} failed at {rows} rows:\n{result.stderr[-2000:]}")
+            row[f"{stage}_s"] = round(measured["seconds"], 2)
+            row[f"{stage}_peak_mb"] = round(measured["peak_rss"] / 2**20, 1)
+        row["peak_over_frame"] = round(
+            max(row["validate_peak_mb"], row["train_peak_mb"]) / row["frame_mb"], 2
+        )
+        results[str(rows)] = row
+    if len(sizes) >= 2:
+        small, large = results[str(sizes[-2])], results[str(sizes[-1])]
+        results["growth_last_step"] = round(
+            (large["validate_s"] + large["train_s"]) / (small["validate_s"] + small["train_s"]), 2
+        )
+    return results
+
+
+def workflow_overhead(out: Path) -> dict:
+    """CI (push) + model (pull request) under act vs the same make targets run directly."""
+    base = out / "workflows"
+    shutil.rmtree(base, ignore_errors=True)
+    project = bake(base / "src", {"project_name": "bench-workflows"})
+    init_repository(project)
+    repo = f"your-github-user/{project.name}"
+    side = {"ref": "feature", "sha": "0" * 40, "repo": {"full_name": repo}}
+    payload = {"number": 1, "pull_request": {"number": 1, "head": side, "base": side}}
+    start = time.perf_counter()
+    with GitHubStandIn() as github:
+        ci = act(project, "push", "ci.yml", base / "act-ci", api_url=github.url)
+        model = act(
+            project,
+            "pull_request",
+            "model.yml",
+            base / "act-model",
+            payload=payload,
+            api_url=github.url,
+        )
+    under_act = time.perf_counter() - start
+    if ci.returncode or model.returncode:
+        raise SystemExit("workflows failed under act:\n" + (ci.log() + model.log())[-3000:])
+    # The same targets, job by job, each in its own copy with its own fresh .venv.
+    jobs = [
+        ["install", "lint"],
+        ["install", "test"],
+        ["install", "validate", "train", "gate", "export-model"],
+    ]
+    direct = 0.0
+    for index, targets in enumerate(jobs):
+        copy = base / f"direct-{index}"
+        shutil.copytree(project, copy, ignore=shutil.ignore_patterns(".venv", "mlflow.db"))
+        direct += timed(["make", *targets], copy)
+    return {
+        "act_s": round(under_act, 1),
+        "direct_s": round(direct, 1),
+        "overhead": round(under_act / direct, 2),
+    }
+
+
+def install_times(out: Path) -> dict:
+    """`make install` into a fresh venv: uv and pip, each with a cold then a warm cache."""
+    results = {}
+    for installer in ("uv", "pip"):
+        cache = out / "install-cache" / installer
+        shutil.rmtree(cache, ignore_errors=True)
+        for state in ("cold", "warm"):
+            project = out / "install" / f"{installer}-{state}"
+            shutil.rmtree(project.parent / project.name, ignore_errors=True)
+            project = bake(project, {"project_name": "bench-install"})
+            env = (
+                {"UV_CACHE_DIR": str(cache)} if installer == "uv" else {"PIP_CACHE_DIR": str(cache)}
+            )
+            args = ["make", "install"] + ([] if installer == "uv" else ["UV="])
+            results[f"{installer}_{state}_s"] = round(timed(args, project, env), 1)
+    return results
+
+
+def versions() -> dict:
+    names = ["mlflow", "scikit-learn", "pandas", "numpy", "skops", "cookiecutter"]
+    found = {}
+    for name in names:
+        try:
+            found[name] = version(name)
+        except Exception:  # the template's venv may lack the project's runtime packages
+            found[name] = None
+    return found
+
+
+def markdown(report: dict) -> str:
+    tax, scale = report["pipeline"], report.get("scaling", {})
+    lines = [
+        f"Machine: {report['machine']['cpus']} CPUs, Python {report['machine']['python']}; "
+        f"mlflow {report['project_versions'].get('mlflow')}, "
+        f"scikit-learn {report['project_versions'].get('scikit-learn')}, "
+        f"pandas {report['project_versions'].get('pandas')}.",
+        "",
+        "| measure | value | budget |",
+        "|---|---|---|",
+        f"| render default project | {report['render']['render_s']} s | < 1 s |",
+        f"| bare scikit-learn script | {tax['bare_s']} s | |",
+        f"| `make pipeline`, fresh store | {tax['pipeline_fresh_s']} s (tax {tax['tax_fresh']}×) "
+        f"| ≤ 2.5× |",
+        f"| `make pipeline`, warm store | {tax['pipeline_warm_s']} s (tax {tax['tax_warm']}×) "
+        f"| ≤ 2.0× |",
+    ]
+    if "growth_last_step" in scale:
+        lines.append(
+            f"| validate + train growth, last 10× rows | {scale['growth_last_step']}× | ≤ 12× |"
+        )
+    if "workflows" in report:
+        wf = report["workflows"]
+        lines.append(
+            f"| workflows under act / direct make | {wf['act_s']} s / {wf['direct_s']} s "
+            f"= {wf['overhead']}× | ≤ 1.3× |"
+        )
+    for key, value in report.get("install", {}).items():
+        lines.append(f"| install, {key.replace('_s', '').replace('_', ' ')} | {value} s | |")
+    lines += [
+        "",
+        "Stage breakdown (median seconds):",
+        "",
+        "| stage | fresh | warm |",
+        "|---|---|---|",
+    ]
+    for name in tax["stages"]["warm"]:
+        lines.append(
+            f"| {name} | {tax['stages']['fresh'].get(name, 0)} | {tax['stages']['warm'][name]} |"
+        )
+    if scale:
+        lines += [
+            "",
+            "Scaling (synthetic, 20 numeric features):",
+            "",
+            "| rows | frame MB | validate s | validate peak MB | train s | train peak MB "
+            "| peak / frame |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for rows, row in scale.items():
+            if isinstance(row, dict):
+                lines.append(
+                    f"| {rows} | {row['frame_mb']} | {row['validate_s']} | "
+                    f"{row['validate_peak_mb']} | {row['train_s']} | "
+                    f"{row['train_peak_mb']} | {row['peak_over_frame']}× |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--skip-workflows", action="store_true")
+    parser.add_argument("--skip-installs", action="store_true")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+    project = prepare_project(args.out)
+    query = (
+        "import json; from importlib.metadata import version as v; "
+        "names = ['mlflow', 'scikit-learn', 'pandas', 'numpy', 'skops']; "
+        "print(json.dumps({n: v(n) for n in names}))"
+    )
+    python = str(project / ".venv" / "bin" / "python")
+    project_versions = json.loads(run([python, "-c", query], cwd=project).stdout)
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "template_versions": versions(),
+        "project_versions": project_versions,
+        "render": render_time(args.repeats),
+        "pipeline": pipeline_tax(project, args.repeats),
+        "scaling": scaling(project, [int(s) for s in args.sizes.split(",")], args.out),
+    }
+    if not args.skip_workflows:
+        report["workflows"] = workflow_overhead(args.out)
+    if not args.skip_installs:
+        report["install"] = install_times(args.out)
+    (args.out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    table = markdown(report)
+    (args.out / "bench.md").write_text(table)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
