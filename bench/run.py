@@ -96,21 +96,6 @@ def pipeline_tax(project: Path, repeats: int) -> dict:
     }
 
 
-def _synthetic(path: Path, rows: int) -> int:
-    """Write a 20-feature, 3-class CSV; return its in-memory DataFrame size in bytes."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(rows, 20))
-    labels = np.array(["a", "b", "c"])[
-        (features[:, :3].sum(axis=1) > 0).astype(int) + (features[:, 3] > 1).astype(int)
-    ]
-    frame = pd.DataFrame(features, columns=[f"x{i}" for i in range(20)]).assign(target=labels)
-    frame.to_csv(path, index=False)
-    return int(pd.read_csv(path).memory_usage(deep=True).sum())
-
-
 def scaling(project: Path, sizes: list[int], out: Path) -> dict:
     """Time and peak RSS of `validate` and `train` on synthetic data of each size."""
     import yaml
@@ -121,7 +106,8 @@ def scaling(project: Path, sizes: list[int], out: Path) -> dict:
         work = out / "scaling" / str(rows)
         shutil.rmtree(work, ignore_errors=True)
         (work / "config").mkdir(parents=True)
-        frame_bytes = _synthetic(work / "data.csv", rows)
+        made = run([python, str(BENCH / "synthetic.py"), str(rows), "data.csv"], cwd=work)
+        frame_bytes = int(made.stdout.strip().splitlines()[-1])
         schema = {
             "min_rows": 10,
             "max_duplicate_rows": 0,
@@ -135,7 +121,7 @@ def scaling(project: Path, sizes: list[int], out: Path) -> dict:
         config["data"] |= {"path": "data.csv", "schema_file": "config/schema.yaml"}
         config["model"]["params"] = {"max_iter": 200}
         (work / "config" / "pipeline.yaml").write_text(yaml.safe_dump(config))
-        row = {"frame_mb": round(frame_bytes / 2**20, 1)}
+        row = {"frame_mb": round(frame_bytes / 2**20, 3)}
         for stage in ("validate", "train"):
             result = run(
                 [python, str(BENCH / "peak_rss.py"), python, "-m", MODULE, stage],
@@ -148,9 +134,8 @@ def scaling(project: Path, sizes: list[int], out: Path) -> dict:
                 raise SystemExit(f"{stage} failed at {rows} rows:\n{result.stderr[-2000:]}")
             row[f"{stage}_s"] = round(measured["seconds"], 2)
             row[f"{stage}_peak_mb"] = round(measured["peak_rss"] / 2**20, 1)
-        row["peak_over_frame"] = round(
-            max(row["validate_peak_mb"], row["train_peak_mb"]) / row["frame_mb"], 2
-        )
+        peak_mb = max(row["validate_peak_mb"], row["train_peak_mb"])
+        row["peak_over_frame"] = round(peak_mb * 2**20 / frame_bytes, 2)
         results[str(rows)] = row
     if len(sizes) >= 2:
         small, large = results[str(sizes[-2])], results[str(sizes[-1])]
@@ -297,6 +282,7 @@ def main() -> int:
     parser.add_argument("--skip-workflows", action="store_true")
     parser.add_argument("--skip-installs", action="store_true")
     args = parser.parse_args()
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
@@ -312,15 +298,19 @@ def main() -> int:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "template_versions": versions(),
         "project_versions": project_versions,
-        "render": render_time(args.repeats),
-        "pipeline": pipeline_tax(project, args.repeats),
-        "scaling": scaling(project, [int(s) for s in args.sizes.split(",")], args.out),
     }
-    if not args.skip_workflows:
-        report["workflows"] = workflow_overhead(args.out)
-    if not args.skip_installs:
-        report["install"] = install_times(args.out)
-    (args.out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    sections = {
+        "render": lambda: render_time(args.repeats),
+        "pipeline": lambda: pipeline_tax(project, args.repeats),
+        "scaling": lambda: scaling(project, [int(s) for s in args.sizes.split(",")], args.out),
+        "workflows": None if args.skip_workflows else lambda: workflow_overhead(args.out),
+        "install": None if args.skip_installs else lambda: install_times(args.out),
+    }
+    for name, measure in sections.items():
+        if measure is not None:
+            report[name] = measure()
+            # Written after every section: a late failure keeps what was measured.
+            (args.out / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     table = markdown(report)
     (args.out / "bench.md").write_text(table)
     print(table)

@@ -69,6 +69,7 @@ def act(
     api_url: str = "http://127.0.0.1:9",
 ) -> ActRun:
     """Run ``workflow`` for ``event`` in a fresh act work folder under ``work``."""
+    work = work.resolve()  # act runs in the project folder: relative paths would point there
     work.mkdir(parents=True, exist_ok=True)
     text = (project / ".github" / "workflows" / workflow).read_text()
     args = [

@@ -66,6 +66,7 @@ BASE_FILES = {
     "src/{module}/jobs.py",
     "src/{module}/metrics.py",
     "src/{module}/model.py",
+    "src/{module}/timings.py",
     "src/{module}/tracking.py",
     "src/{module}/validation.py",
     "tests/conftest.py",

@@ -32,7 +32,8 @@ def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: i
     categorical = [name for name in features if name not in numeric]
     numeric_steps = [("impute", SimpleImputer(strategy=settings.preprocessing.numeric_imputer))]
     if settings.preprocessing.scale_numeric:
-        numeric_steps.append(("scale", StandardScaler()))
+        # In place: it scales the imputer's fresh output, never the caller's data.
+        numeric_steps.append(("scale", StandardScaler(copy=False)))
     transformers = [("numeric", Pipeline(numeric_steps), numeric)]
     if categorical:
         encode = OneHotEncoder(handle_unknown="ignore")

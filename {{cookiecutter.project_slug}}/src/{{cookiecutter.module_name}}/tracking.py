@@ -63,15 +63,7 @@ def log_training_run(
             mlflow.set_tags(tags)
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
-            with warnings.catch_warnings():
-                # MLflow registers the local-file source class twice and warns about its choice.
-                warnings.filterwarnings("ignore", message="The specified dataset source")
-                dataset = mlflow.data.from_pandas(
-                    frame,
-                    source=str(settings.data.path),
-                    targets=settings.data.target,
-                    name=settings.data.path.name,
-                )
+            dataset = _dataset(settings, frame, digest=tags["data_sha256"][:32])
             mlflow.log_input(dataset, context="training")
             for figure in figures:
                 mlflow.log_artifact(str(figure), artifact_path="figures")
@@ -87,6 +79,27 @@ def log_training_run(
                 skops_trusted_types=_own_types(model),
             )
     return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
+
+
+def _dataset(settings: Settings, frame: Any, digest: str) -> Any:
+    """The training data as an MLflow dataset, without MLflow's per-value Python passes.
+
+    MLflow hashes ``frame.map(type)`` for its digest and infers the schema value by value: 37 s
+    and 5x the frame's memory at 1M rows. The file's SHA-256 is a better digest, and the frame was
+    just validated against the declared schema, so a sample carries the same column types.
+    """
+    with warnings.catch_warnings():
+        # MLflow registers the local-file source class twice and warns about its own choice.
+        warnings.filterwarnings("ignore", message="The specified dataset source")
+        dataset = mlflow.data.from_pandas(
+            frame,
+            source=str(settings.data.path),
+            targets=settings.data.target,
+            name=settings.data.path.name,
+            digest=digest,
+        )
+    dataset.__dict__["schema"] = mlflow.models.infer_signature(frame.head(1000)).inputs
+    return dataset
 
 
 def _own_types(model: Any) -> list[str]:

@@ -1,0 +1,56 @@
+"""Smoke test of the benchmark command on tiny sizes: it runs and reports every figure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import TEMPLATE_DIR, run, tools_env
+
+pytestmark = pytest.mark.slow
+
+
+def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
+    result = run(
+        [
+            sys.executable,
+            "bench/run.py",
+            "--repeats",
+            "1",
+            "--sizes",
+            "300,600",
+            "--skip-workflows",
+            "--skip-installs",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=TEMPLATE_DIR,
+        env=tools_env(),
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert report["machine"]["cpus"] >= 1
+    assert report["project_versions"]["mlflow"]
+    assert 0 < report["render"]["render_s"] < 5
+    pipeline = report["pipeline"]
+    assert pipeline["tax_fresh"] > 1
+    assert pipeline["tax_warm"] > 1
+    assert {
+        "imports",
+        "validation",
+        "fit",
+        "mlflow_logging",
+        "model_logging",
+        "registration",
+        "gate",
+    } <= set(pipeline["stages"]["warm"])
+    assert set(report["scaling"]) == {"300", "600", "growth_last_step"}
+    assert report["scaling"]["600"]["train_peak_mb"] > 0
+    table = (tmp_path / "bench.md").read_text()
+    assert "| `make pipeline`, warm store |" in table
+    assert "Stage breakdown" in table
