@@ -6,22 +6,12 @@ import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from cookiecutter.main import cookiecutter
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1]
-
-DEFAULTS = {
-    "project_name": "My ML Project",
-    "python_version": "3.11",
-    "task": "classification",
-    "linting": "flake8+black+isort",
-    "serving": "none",
-    "docker": "n",
-    "open_source_license": "MIT",
-}
 
 
 @dataclass(frozen=True)
@@ -34,7 +24,6 @@ class Combo:
     docker: str = "n"
     python_version: str = "3.11"
     open_source_license: str = "MIT"
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -65,7 +54,6 @@ class Combo:
             "docker": self.docker,
             "python_version": self.python_version,
             "open_source_license": self.open_source_license,
-            **self.extra,
         }
 
 

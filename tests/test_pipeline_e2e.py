@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.helpers import Combo
+from tests.helpers import Combo, registry_versions
 
 pytestmark = pytest.mark.slow
 
@@ -18,34 +17,16 @@ TASKS = [
 ]
 EXIT_DATA, EXIT_GATE = 3, 4
 
-REGISTRY_QUERY = """
-import json, sys
-from mlflow.tracking import MlflowClient
-client = MlflowClient(tracking_uri="sqlite:///mlflow.db")
-name = sys.argv[1]
-try:
-    versions = client.search_model_versions(f"name='{name}'")
-    staging = client.get_model_version_by_alias(name, "staging")
-    print(json.dumps({"count": len(versions), "staging": int(staging.version),
-                      "tags": dict(staging.tags)}))
-except Exception:
-    print(json.dumps({"count": 0, "staging": None, "tags": {}}))
-"""
-
 
 def registry(project, venv: Path) -> dict:
-    result = project_run(
-        project, [str(venv / "bin" / "python"), "-c", REGISTRY_QUERY, project.combo.slug]
-    )
-    return json.loads(result.stdout)
-
-
-def project_run(project, args):
-    from tests.helpers import run
-
-    result = run(args, cwd=project.path)
-    assert result.returncode == 0, result.stderr
-    return result
+    """Version count and the staging version's tags in the project's local store."""
+    versions = registry_versions(venv, "sqlite:///mlflow.db", project.combo.slug, project.path)
+    staging = [v for v in versions if "staging" in v["aliases"]]
+    return {
+        "count": len(versions),
+        "staging": staging[0]["version"] if staging else None,
+        "tags": staging[0]["tags"] if staging else {},
+    }
 
 
 @pytest.fixture(scope="module", params=TASKS, ids=lambda combo: combo.task)

@@ -49,26 +49,20 @@ def test_pull_request_passing_the_gate_posts_then_updates_one_comment(
     project = _project(tmp_path, "wf-pr-pass")
     secrets = {"MLFLOW_TRACKING_URI": mlflow_server}
     with GitHubStandIn() as github:
-        first = act(
-            project,
-            "pull_request",
-            "model.yml",
-            tmp_path / "act1",
-            payload=_pr_payload(project, 7),
-            secrets=secrets,
-            api_url=github.url,
-        )
-        second = act(
-            project,
-            "pull_request",
-            "model.yml",
-            tmp_path / "act2",
-            payload=_pr_payload(project, 7),
-            secrets=secrets,
-            api_url=github.url,
-        )
+        runs = [
+            act(
+                project,
+                "pull_request",
+                "model.yml",
+                tmp_path / work,
+                payload=_pr_payload(project, 7),
+                secrets=secrets,
+                api_url=github.url,
+            )
+            for work in ("act1", "act2")
+        ]
 
-    for result in (first, second):
+    for result in runs:
         assert result.jobs == {"train": "success", "comment": "success"}, result.log()[-3000:]
         assert any(REPORT_HEADER in summary for summary in result.commands("summary"))
     writes = [(r.method, r.path) for r in github.requests if r.method != "GET"]
