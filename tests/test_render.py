@@ -280,6 +280,9 @@ def test_makefile_documents_exactly_the_expected_targets(baked) -> None:
     documented = set(re.findall(r"^([a-z-]+):.*## ", text, flags=re.MULTILINE))
     expected = MAKE_TARGETS | ({"serve"} if combo.serving == "fastapi" else set())
     assert documented == expected
-    dry_run = run(["make", "-n", "predict", "INPUT=a.csv", "OUTPUT=b.csv"], cwd=project)
+    dry_run = run(
+        ["make", "--no-print-directory", "-n", "predict", "INPUT=a.csv", "OUTPUT=b.csv"],
+        cwd=project,
+    )
     assert dry_run.returncode == 0, dry_run.stderr
     assert dry_run.stdout.count("\n") == 1, dry_run.stdout
