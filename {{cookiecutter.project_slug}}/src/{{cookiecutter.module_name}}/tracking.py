@@ -178,11 +178,6 @@ def set_alias(settings: Settings, alias: str, model_version: ModelVersion) -> No
     client.set_registered_model_alias(settings.registry.model_name, alias, model_version.version)
 
 
-def versions(settings: Settings) -> list[ModelVersion]:
-    client = connect(settings)
-    return client.search_model_versions(f"name='{settings.registry.model_name}'")
-
-
 def download_model(uri: str, destination: Path) -> Path:
     """Copy the MLflow model at ``uri`` (a run, logged-model or registry URI) to ``destination``."""
     destination.mkdir(parents=True, exist_ok=True)
