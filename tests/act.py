@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -36,6 +37,12 @@ def commit_all(project: Path, message: str) -> str:
     git(project, "add", "-A")
     git(project, "commit", "-q", "--allow-empty", "-m", message)
     return git(project, "rev-parse", "HEAD")
+
+
+@functools.cache
+def _uv_cache_dir() -> str:
+    """uv's shared package cache (asked once per session)."""
+    return run([tool("uv"), "cache", "dir"], cwd=TEMPLATE_DIR).stdout.strip()
 
 
 @dataclass
@@ -101,10 +108,9 @@ def act(
         event_file = work / f"{event}.json"
         event_file.write_text(json.dumps(payload))
         args += ["-e", str(event_file)]
-    uv_cache = run([tool("uv"), "cache", "dir"], cwd=project).stdout.strip()
     # A fresh XDG cache gives every run its own act work folder (and so its own .venv); uv keeps
     # its shared package cache, as setup-uv's cache does on GitHub.
-    env = {**tools_env(), "XDG_CACHE_HOME": str(work / "xdg"), "UV_CACHE_DIR": uv_cache}
+    env = {**tools_env(), "XDG_CACHE_HOME": str(work / "xdg"), "UV_CACHE_DIR": _uv_cache_dir()}
     result = run(args, cwd=project, env=env, timeout=1800)
     events = []
     for line in result.stdout.splitlines():
