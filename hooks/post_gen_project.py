@@ -30,6 +30,10 @@ def remove_docker_files() -> None:
     _remove("Dockerfile", ".dockerignore", "docker-compose.yml", "docker", "tests/test_docker.py")
 
 
+def remove_dvc_files(module_name: str) -> None:
+    _remove(".dvc", ".dvcignore", f"src/{module_name}/stages/dvc.py", "tests/test_dvc.py")
+
+
 def promote_license(license_name: str) -> None:
     """Keep the chosen license text as LICENSE; 'Not open source' keeps none."""
     chosen = LICENSES_DIR / license_name
@@ -57,6 +61,8 @@ def main(answers: dict[str, str]) -> int:
         remove_serving_files(answers["module_name"])
     if answers["docker"] != "y":
         remove_docker_files()
+    if answers["data_versioning"] != "dvc":
+        remove_dvc_files(answers["module_name"])
     promote_license(answers["open_source_license"])
     print(next_steps(answers["project_slug"]))
     return 0

@@ -10,6 +10,7 @@ import sys
 SUPPORTED_PYTHONS = ("3.11", "3.12", "3.13", "3.14")
 CHOICES = {
     "task": ("classification", "regression"),
+    "data_versioning": ("dvc", "git"),
     "linting": ("flake8+black+isort", "ruff"),
     "serving": ("none", "fastapi"),
     "docker": ("n", "y"),
@@ -26,6 +27,7 @@ DEPENDENCY_MODULES = frozenset(
         "joblib",
         "skops",
         "pandera",
+        "dvc",
         "pydantic",
         "yaml",
         "matplotlib",

@@ -19,6 +19,7 @@ GOOD = {
     "github_owner": "ada-l",
     "python_version": "3.11",
     "task": "classification",
+    "data_versioning": "dvc",
     "linting": "ruff",
     "serving": "none",
     "docker": "n",
@@ -48,6 +49,7 @@ BAD_ANSWERS = [
     ("github_owner", "a" * 40, "at most 39 characters"),
     ("python_version", "3.8", "3.11, 3.12, 3.13, 3.14"),
     ("task", "clustering", "classification, regression"),
+    ("data_versioning", "lfs", "dvc, git"),
     ("linting", "pylint", "flake8+black+isort, ruff"),
     ("serving", "flask", "none, fastapi"),
     ("docker", "yes", "n, y"),
@@ -95,6 +97,12 @@ def baked_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "tests/test_serving.py",
         "src/churn_model/serving.py",
         "src/churn_model/cli.py",
+        "src/churn_model/stages/dvc.py",
+        "src/churn_model/stages/schema.py",
+        "tests/test_dvc.py",
+        ".dvc/config",
+        ".dvc/.gitignore",
+        ".dvcignore",
         "licenses/MIT",
         "licenses/Apache-2.0",
         "licenses/BSD-3-Clause",
@@ -130,6 +138,13 @@ def test_remove_docker_files(baked_tree: Path) -> None:
         assert not (baked_tree / name).exists(), name
 
 
+def test_remove_dvc_files(baked_tree: Path) -> None:
+    post.remove_dvc_files("churn_model")
+    for name in [".dvc", ".dvcignore", "src/churn_model/stages/dvc.py", "tests/test_dvc.py"]:
+        assert not (baked_tree / name).exists(), name
+    assert (baked_tree / "src/churn_model/stages/schema.py").exists()
+
+
 @pytest.mark.parametrize("license_name", ["MIT", "Apache-2.0", "BSD-3-Clause"])
 def test_promote_license_keeps_only_the_chosen_text(baked_tree: Path, license_name: str) -> None:
     post.promote_license(license_name)
@@ -152,12 +167,14 @@ def test_post_gen_main_prunes_and_prints_next_steps(
         "linting": "ruff",
         "serving": "none",
         "docker": "n",
+        "data_versioning": "git",
         "open_source_license": "MIT",
     }
     assert post.main(answers) == 0
 
     assert not (baked_tree / ".flake8").exists()
     assert not (baked_tree / "Dockerfile").exists()
+    assert not (baked_tree / ".dvc").exists()
     assert (baked_tree / "LICENSE").exists()
     out = capsys.readouterr().out
     assert "cd churn-model" in out

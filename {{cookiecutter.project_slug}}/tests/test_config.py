@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import PROJECT_ROOT
 
 from {{ cookiecutter.module_name }}.config import ConfigError, load_settings
 
@@ -18,7 +19,9 @@ def _write(project: Path, mutate) -> Path:
     return path
 
 
-def test_shipped_config_loads(project: Path) -> None:
+def test_shipped_config_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The project's own config and schema, whatever data they describe, must agree.
+    monkeypatch.chdir(PROJECT_ROOT)
     settings = load_settings()
 
     assert settings.task == "{{ cookiecutter.task }}"

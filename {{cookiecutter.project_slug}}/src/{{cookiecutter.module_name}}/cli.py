@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from . import console
 from .config import DEFAULT_CONFIG, load_settings
 from .errors import EXIT_OK, PipelineError
 from .timings import timed
@@ -40,7 +41,16 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    command("data", "write the bundled sample dataset to data.path")
+    sample = command("data", "write the bundled sample dataset to data.path (never over a file)")
+    sample.add_argument("--force", action="store_true", help="replace an existing file")
+    schema = command("schema", "infer the schema file from a CSV and point data.* at it")
+    schema.add_argument("--input", type=Path, help="CSV to describe (default: data.path)")
+    schema.add_argument("--target", help="the column to predict (default: data.target)")
+    schema.add_argument("--force", action="store_true", help="replace an existing schema file")
+{%- if cookiecutter.data_versioning == "dvc" %}
+    command("data-pull", "bring data.path to the version its .dvc file records (DVC remote)")
+    command("data-push", "version data.path with DVC and upload it to the default remote")
+{%- endif %}
     command("validate", "check the data against the schema (reports/validation.json)")
     command("train", "fit, score and track one MLflow run (reports/metrics.json, figures)")
     command("gate", "check thresholds and regression vs production (gate.json, report.md)")
@@ -71,7 +81,8 @@ def _parser() -> argparse.ArgumentParser:
 def run(argv: list[str]) -> str:
     """Run one command; return the line to print on success."""
     args = _parser().parse_args(argv)
-    settings = load_settings(args.config)
+    # `schema` writes the schema file, so it must run while the config does not match it yet.
+    settings = load_settings(args.config, check_schema=args.command != "schema")
     with timed("imports"):
         from . import jobs
     try:
@@ -82,7 +93,17 @@ def run(argv: list[str]) -> str:
 
 def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
     if args.command == "data":
-        return f"wrote {jobs.make_data(settings)}"
+        return f"wrote {jobs.make_data(settings, force=args.force)}"
+    if args.command == "schema":
+        from .stages import schema
+
+        return schema.run(settings, args.config, args.input, args.target, args.force)
+{%- if cookiecutter.data_versioning == "dvc" %}
+    if args.command in ("data-pull", "data-push"):
+        from .stages import dvc
+
+        return dvc.pull(settings) if args.command == "data-pull" else dvc.push(settings)
+{%- endif %}
     if args.command == "validate":
         frame = jobs.validate(settings)
         return f"data valid: {len(frame)} rows -> {settings.reports_dir / 'validation.json'}"
@@ -127,8 +148,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         print(run(sys.argv[1:] if argv is None else argv))
     except PipelineError as error:
-        print(f"error: {error}", file=sys.stderr)
-        if os.environ.get("GITHUB_ACTIONS") == "true":
-            print(f"::error title={type(error).__name__}::{error}")
+        console.error(type(error).__name__, str(error))
         return error.exit_code
     return EXIT_OK

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import UsageError
+from .files import atomic
 
 DEFAULT_CONFIG = Path("config/pipeline.yaml")
 
@@ -84,6 +87,18 @@ class ColumnRule(_Settings):
     max: float | None = None
     allowed: list[str | float | int | bool] | None = None
 
+    @model_validator(mode="after")
+    def _no_yaml_booleans(self) -> ColumnRule:
+        # YAML 1.1 reads unquoted yes/no/on/off/true/false as booleans: a text column declared
+        # with allowed: [yes, no] would then reject every "yes" and "no" in the data.
+        if self.dtype != "bool" and any(isinstance(value, bool) for value in self.allowed or []):
+            found = [value for value in self.allowed or [] if isinstance(value, bool)]
+            raise ValueError(
+                f"YAML read unquoted yes/no/on/off/true/false in `allowed` as booleans {found}: "
+                'quote the values, e.g. allowed: ["yes", "no"]'
+            )
+        return self
+
 
 class Schema(_Settings):
     """Declared schema of the training data (config/schema.yaml)."""
@@ -117,10 +132,14 @@ def _load(path: Path | str, model: type[_Model]) -> _Model:
         raise ConfigError(f"{path}: {_first_error(error)}") from None
 
 
-def load_settings(path: Path | str = DEFAULT_CONFIG) -> Settings:
-    """Read and validate the pipeline configuration; raise ConfigError if unusable."""
+def load_settings(path: Path | str = DEFAULT_CONFIG, check_schema: bool = True) -> Settings:
+    """Read and validate the pipeline configuration; raise ConfigError if unusable.
+
+    ``check_schema=False`` skips the cross-check with the schema file (for `schema`, which
+    writes that file).
+    """
     settings = _load(path, Settings)
-    if settings.data.target not in load_schema(settings.data.schema_file).columns:
+    if check_schema and settings.data.target not in load_schema(settings.data.schema_file).columns:
         raise ConfigError(f"{path}: data.target: {settings.data.target!r} is not in the schema")
     return settings
 
@@ -128,3 +147,25 @@ def load_settings(path: Path | str = DEFAULT_CONFIG) -> Settings:
 def load_schema(path: Path | str) -> Schema:
     """Read and validate the data schema; raise ConfigError if unusable."""
     return _load(path, Schema)
+
+
+def set_data_keys(path: Path | str, values: dict[str, str]) -> None:
+    """Set keys of the ``data:`` block in place, keeping the file's comments and layout."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"data:\s*(#.*)?$", line)), None)
+    if start is None:
+        raise ConfigError(f"{path}: no `data:` block to update")
+    for key, value in values.items():
+        pattern = re.compile(rf"^(\s+){re.escape(key)}:.*$")
+        for i in range(start + 1, len(lines)):
+            if lines[i].strip() and not lines[i][0].isspace():
+                raise ConfigError(f"{path}: data.{key} not found to update")
+            if match := pattern.match(lines[i]):
+                # JSON strings are valid YAML scalars that YAML never reads as anything else.
+                lines[i] = f"{match.group(1)}{key}: {json.dumps(value)}\n"
+                break
+        else:
+            raise ConfigError(f"{path}: data.{key} not found to update")
+    with atomic(path) as partial:
+        partial.write_text("".join(lines), encoding="utf-8")

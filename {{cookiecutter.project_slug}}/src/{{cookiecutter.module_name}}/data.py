@@ -1,4 +1,4 @@
-"""Dataset I/O: write the bundled sample, read a CSV, hash it, split it reproducibly."""
+"""Dataset I/O: write the bundled sample, read a CSV, name its version, split it reproducibly."""
 
 from __future__ import annotations
 
@@ -7,26 +7,57 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
-from .errors import DataError
+from .console import notice
+from .errors import DataError, UsageError
+from .files import atomic
 
 CHUNK_ROWS = 50_000
 IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+# Where each task's bundled sample lives: the only path a stage ever writes the sample to by itself.
+SAMPLE_PATHS = {
+    "classification": Path("data/raw/iris.csv"),
+    "regression": Path("data/raw/diabetes.csv"),
+}
 
 
-def write_sample(task: str, path: Path) -> Path:
-    """Write scikit-learn's bundled sample (iris or diabetes) as CSV; no network needed."""
+def write_sample(task: str, path: Path, force: bool = False) -> Path:
+    """Write scikit-learn's bundled sample (iris or diabetes) as CSV; never over a file by default.
+
+    The file appears whole or not at all (written next to ``path``, then renamed).
+    """
     from sklearn import datasets
 
+    if path.is_dir():
+        raise UsageError(f"{path} is a folder: data.path must name a CSV file")
+    if path.exists() and not force:
+        raise UsageError(
+            f"{path} exists: not replacing it with the sample (make data FORCE=1 to overwrite)"
+        )
     if task == "classification":
         bunch = datasets.load_iris(as_frame=True)
         frame = bunch.frame.set_axis([*IRIS_COLUMNS, "target"], axis=1)
         frame["target"] = bunch.target_names[bunch.target]
     else:
         frame = datasets.load_diabetes(as_frame=True, scaled=False).frame
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    with atomic(path) as partial:
+        frame.to_csv(partial, index=False)
     return path
+
+
+def ensure(task: str, path: Path) -> None:
+    """Give a stage something to read: the sample, only at its own path and only if none is there.
+
+    Data DVC tracks is never replaced by the sample: missing, it must be pulled. Any other missing
+    file is left for ``read_csv`` to report.
+    """
+    if path.exists() or path != SAMPLE_PATHS[task]:
+        return
+    if dvc_file(path).exists():
+        raise DataError(f"{path} is tracked by DVC but not here: run `make data-pull`")
+    write_sample(task, path)
+    notice("Sample data", f"no data at {path}: wrote the bundled sample there")
 
 
 def read_csv(path: Path) -> pd.DataFrame:
@@ -38,19 +69,61 @@ def read_csv(path: Path) -> pd.DataFrame:
             return chunks[0]
         return pd.concat(chunks, ignore_index=True) if chunks else pd.read_csv(path)
     except FileNotFoundError:
-        raise DataError(f"{path}: file not found (run `make data` for the sample)") from None
+        if dvc_file(path).exists():
+            raise DataError(f"{path}: not here but tracked by DVC: run `make data-pull`") from None
+        raise DataError(f"{path}: file not found (data.path in config/pipeline.yaml)") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not a CSV file (data.path)") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
+def digests(path: Path) -> tuple[str, str]:
+    """SHA-256 and MD5 of the file's bytes, in one pass (MD5 is what DVC 3 records)."""
+    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+            sha.update(block)
+            md5.update(block)
+    return sha.hexdigest(), md5.hexdigest()
+
+
+def sha256(path: Path) -> str:
+    return digests(path)[0]
+
+
+def dvc_file(path: Path) -> Path:
+    """The DVC pointer file that versions ``path`` (it may not exist)."""
+    return path.with_name(f"{path.name}.dvc")
+
+
+def dvc_md5(path: Path) -> str | None:
+    """The MD5 that ``path``'s .dvc file records, or None when DVC does not track it."""
+    pointer = dvc_file(path)
+    try:
+        outs = yaml.safe_load(pointer.read_text())["outs"]
+        return str(outs[0]["md5"])
+    except FileNotFoundError:
+        return None
+    except (yaml.YAMLError, TypeError, KeyError, IndexError):
+        raise DataError(f"{pointer}: not a DVC file with an md5 (run `make data-push`)") from None
+
+
+LINEAGE_TAGS = ("data_sha256", "data_md5", "data_dvc_md5")
+
+
+def lineage(path: Path) -> dict[str, str]:
+    """Tags that name the exact data: the file's SHA-256 and MD5, and the MD5 its .dvc records.
+
+    ``data_md5 == data_dvc_md5`` means the file is the version DVC tracks (and can pull again).
+    """
+    sha, md5 = digests(path)
+    tags = {"data_sha256": sha, "data_md5": md5}
+    if (recorded := dvc_md5(path)) is not None:
+        tags["data_dvc_md5"] = recorded
+    return tags
 
 
 @dataclass(frozen=True)

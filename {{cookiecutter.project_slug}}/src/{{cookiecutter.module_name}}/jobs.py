@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import data, gate, tracking
 from .config import Settings, load_schema
+from .console import warning
 from .errors import DataError, GateFailed, RegistryError, UsageError
 from .timings import timed
 from .validation import validate_or_raise
@@ -43,13 +44,14 @@ def git_sha() -> str:
     return result.stdout.strip()
 
 
-def make_data(settings: Settings) -> Path:
-    return data.write_sample(settings.task, settings.data.path)
+def make_data(settings: Settings, force: bool = False) -> Path:
+    return data.write_sample(settings.task, settings.data.path, force=force)
 
 
 def validate(settings: Settings) -> pd.DataFrame:
     """Check the training data against the schema; raise DataError listing every violation."""
     with timed("validation"):
+        data.ensure(settings.task, settings.data.path)
         schema = load_schema(settings.data.schema_file)
         frame = data.read_csv(settings.data.path)
         validate_or_raise(frame, schema, settings.reports_dir / "validation.json")
@@ -84,7 +86,9 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
         figures = write_figures(
             settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
         )
-    tags = {"git_sha": git_sha(), "data_sha256": data.sha256(settings.data.path)}
+    tags = {"git_sha": git_sha(), **data.lineage(settings.data.path)}
+    if _unversioned(tags):
+        warning("Unversioned data", _unversioned(tags))
     params = {"estimator": settings.model.estimator, **settings.model.params}
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
     run = tracking.log_training_run(
@@ -157,7 +161,8 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
     data_lines = [
         f"`{settings.data.path}`: {record['rows']} rows "
         f"({record['train_rows']} train / {record['test_rows']} test)",
-        f"sha256 `{record['data_sha256'][:12]}…`, commit `{record['git_sha'][:12]}`",
+        f"sha256 `{record['data_sha256'][:12]}…`, "
+        f"DVC md5 `{record.get('data_dvc_md5', 'not tracked')}`, commit `{record['git_sha'][:12]}`",
     ]
     report = gate.report_markdown(
         result,
@@ -173,13 +178,28 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
     return result
 
 
+def _unversioned(record: dict[str, Any]) -> str | None:
+    """Why the trained-on data is not the version its .dvc file names (None when it is)."""
+    recorded = record.get("data_dvc_md5")
+    if recorded is None or recorded == record.get("data_md5"):
+        return None
+    return (
+        f"the data (md5 {record.get('data_md5')}) differs from the version its .dvc file records "
+        f"({recorded}): `make data-push` and commit the .dvc file before registering"
+    )
+
+
 def register(settings: Settings, pr_number: str | None = None) -> tuple[Any, bool]:
     """Register the gated run's model with alias staging; never after a failed gate."""
     record = _read_json(settings.reports_dir / "metrics.json", "train")
     decision = _read_json(settings.reports_dir / "gate.json", "gate")
     if not decision["passed"] or decision["run_id"] != record["run_id"]:
         raise GateFailed("the current run has not passed the gate: not registering")
-    tags = {"git_sha": record["git_sha"], "data_sha256": record["data_sha256"], "gate": "passed"}
+    # A registered model must name a data version that can be pulled again.
+    if reason := _unversioned(record):
+        raise DataError(f"not registering: {reason}")
+    tags = {key: record[key] for key in data.LINEAGE_TAGS if key in record}
+    tags |= {"git_sha": record["git_sha"], "gate": "passed"}
     tags |= {
         f"metric.{c.metric}": f"{record['metrics'][c.metric]:.6g}" for c in settings.gate.criteria
     }
@@ -260,6 +280,7 @@ def model_card(settings: Settings, alias: str) -> str:
         f"- Run id: `{model_version.run_id}`",
         f"- Commit: `{tags.get('git_sha', 'unknown')}`",
         f"- Training data sha256: `{tags.get('data_sha256', 'unknown')}`",
+        f"- Training data version (DVC md5): `{tags.get('data_dvc_md5', 'not tracked by DVC')}`",
     ]
     if "pr_number" in tags:
         lines.append(f"- Pull request: #{tags['pr_number']}")

@@ -1,0 +1,1 @@
+"""Pipeline stages beyond the core train-and-gate loop, one module each."""

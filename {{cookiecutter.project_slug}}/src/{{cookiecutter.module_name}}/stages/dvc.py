@@ -1,0 +1,91 @@
+"""`data-pull` / `data-push`: training data versioned by DVC (.dvc file in git, bytes in a remote).
+
+Credentials for the remote come from the environment (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+for S3 and S3-compatible stores), never from the repository.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .. import data
+from ..config import Settings
+from ..errors import DataError, UsageError
+
+NO_REMOTE = "no DVC remote is configured: dvc remote add -d storage s3://<bucket>/<prefix>"
+
+
+def _dvc(*args: str) -> subprocess.CompletedProcess[str]:
+    beside = Path(sys.executable).parent / "dvc"
+    command = str(beside) if beside.exists() else shutil.which("dvc")
+    if command is None:
+        raise UsageError("dvc is not installed: run `make install`")
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    return subprocess.run([command, *args], capture_output=True, text=True, env=env, check=False)
+
+
+def _first_error(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line.strip() for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR")]
+    return (errors or lines or [f"exit status {result.returncode}"])[0]
+
+
+def default_remote() -> str | None:
+    """Name of the default DVC remote, or None when none is configured."""
+    # Outside a DVC repository DVC only says "No default remote set": name the real cause.
+    if not any((folder / ".dvc").is_dir() for folder in [Path.cwd(), *Path.cwd().parents]):
+        raise UsageError(f"dvc: {Path.cwd()} is not inside a DVC repository (no .dvc folder)")
+    result = _dvc("remote", "default")
+    if result.returncode == 0:
+        return result.stdout.strip() or None
+    if "No default remote" in result.stdout + result.stderr:
+        return None
+    raise UsageError(f"dvc: {_first_error(result)}")
+
+
+def pull(settings: Settings) -> str:
+    """Bring data.path to the version its .dvc file records, or say why it cannot.
+
+    Untracked data is used as it is; at the sample's own path, missing untracked data becomes the
+    bundled sample (with a notice saying so), so a fresh project stays green.
+    """
+    path = settings.data.path
+    recorded = data.dvc_md5(path)
+    if recorded is None:
+        data.ensure(settings.task, path)
+        if not path.exists():
+            raise DataError(f"{path}: not in the checkout, not tracked by DVC (`make data-push`)")
+        return f"{path} is not tracked by DVC: using the file as it is"
+    if (remote := default_remote()) is None:
+        raise DataError(f"{data.dvc_file(path)} tracks the data but {NO_REMOTE}")
+    result = _dvc("pull", str(data.dvc_file(path)))
+    if result.returncode != 0:
+        raise DataError(f"dvc pull from remote {remote!r} failed: {_first_error(result)}")
+    # dvc pull can report "Everything is up to date" without restoring the file: the bytes decide.
+    if not path.exists() or data.digests(path)[1] != recorded:
+        raise DataError(
+            f"dvc pull did not restore {path} at md5 {recorded}: "
+            f"was it pushed to remote {remote!r} (`make data-push`)?"
+        )
+    return f"pulled {path} (md5 {recorded}) from DVC remote {remote!r}"
+
+
+def push(settings: Settings) -> str:
+    """Track data.path with DVC (`dvc add`) and upload it to the default remote."""
+    path = settings.data.path
+    if not path.is_file():
+        raise DataError(f"{path}: file not found (data.path in config/pipeline.yaml)")
+    if (remote := default_remote()) is None:
+        raise UsageError(f"{NO_REMOTE} (see the README, Your own data)")
+    for args in (["add", str(path)], ["push", str(data.dvc_file(path))]):
+        result = _dvc(*args)
+        if result.returncode != 0:
+            raise DataError(f"dvc {args[0]} failed: {_first_error(result)}")
+    return (
+        f"pushed {path} (md5 {data.dvc_md5(path)}) to DVC remote {remote!r}: "
+        f"commit {data.dvc_file(path)} so CI trains on this version"
+    )

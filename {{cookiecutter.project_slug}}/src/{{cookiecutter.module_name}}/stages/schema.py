@@ -1,0 +1,167 @@
+"""`schema`: infer config/schema.yaml from a CSV, so bringing your own data starts from its facts.
+
+Every statistic is a vectorised pandas reduction over the columns (no per-value Python), so a
+1M-row file takes seconds. The result is written with every text value quoted: YAML would read
+an unquoted yes/no/on/off as a boolean.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from .. import data
+from ..config import ConfigError, Settings, load_schema, set_data_keys
+from ..errors import UsageError
+from ..files import atomic
+from ..validation import validate
+
+# Text columns with at most this many distinct values get an `allowed` list.
+MAX_ALLOWED = 20
+# A classification target lists its classes up to this many.
+MAX_CLASSES = 200
+# Observed ranges are widened by this share of their span, so new data is not refused at once.
+MARGIN = 0.1
+PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _dtype(values: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(values):
+        return "bool"
+    if pd.api.types.is_numeric_dtype(values):
+        present = values.dropna()
+        return "int" if present.empty or bool((present % 1 == 0).all()) else "float"
+    return "str"
+
+
+def _widen(low: float, high: float, dtype: str) -> tuple[float, float]:
+    """The observed range plus a margin; a non-negative column stays non-negative."""
+    span = (high - low) or abs(high) or 1.0
+    new_low, new_high = low - MARGIN * span, high + MARGIN * span
+    if low >= 0 > new_low:
+        new_low = 0.0
+    if dtype == "int":
+        return math.floor(new_low), math.ceil(new_high)
+    # Three significant digits of the span keep the file readable and the bounds outside the data.
+    step = 10 ** (math.floor(math.log10(span)) - 2)
+    return _clean(math.floor(new_low / step) * step), _clean(math.ceil(new_high / step) * step)
+
+
+def _clean(value: float) -> float:
+    return float(f"{value:.12g}")
+
+
+def _allowed(values: pd.Series, dtype: str) -> list[Any]:
+    distinct = values.dropna().unique().tolist()
+    if dtype == "int":
+        return sorted(int(value) for value in distinct)
+    return sorted(str(value) for value in distinct)
+
+
+def infer(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
+    """The schema of ``frame`` as a plain mapping (what schema.yaml will hold)."""
+    if target not in frame.columns:
+        shown = ", ".join(map(str, frame.columns[:10]))
+        raise UsageError(f"target {target!r} is not a column of the data (columns: {shown})")
+    nulls = frame.isna().sum()
+    distinct = frame.nunique(dropna=True)
+    columns: dict[str, dict[str, Any]] = {}
+    for name in frame.columns:
+        values = frame[name]
+        dtype = _dtype(values)
+        rule: dict[str, Any] = {"dtype": dtype, "nullable": bool(nulls[name])}
+        is_target = name == target
+        if is_target and task == "regression" and dtype not in ("int", "float"):
+            raise UsageError(
+                f"target {target!r} holds text but task is regression: pick a numeric column "
+                "or set task: classification in config/pipeline.yaml"
+            )
+        if is_target and task == "classification" and distinct[name] > MAX_CLASSES:
+            raise UsageError(
+                f"target {target!r} has {distinct[name]} distinct values, more than "
+                f"{MAX_CLASSES} classes: is it the right column, or is this regression?"
+            )
+        if dtype in ("int", "float") and not (is_target and task == "classification"):
+            if distinct[name]:
+                rule["min"], rule["max"] = _widen(float(values.min()), float(values.max()), dtype)
+        elif dtype != "bool" and (distinct[name] <= MAX_ALLOWED or is_target):
+            rule["allowed"] = _allowed(values, dtype)
+        columns[str(name)] = rule
+    duplicates = int(pd.util.hash_pandas_object(frame, index=False).duplicated().sum())
+    return {
+        "min_rows": max(1, len(frame) // 2),
+        "max_duplicate_rows": duplicates,
+        "columns": columns,
+    }
+
+
+def _yaml(value: Any) -> str:
+    # JSON is valid YAML: strings come out quoted, lists as flow sequences, numbers plain.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_yaml(schema: dict[str, Any], source: Path, rows: int) -> str:
+    """schema.yaml text: a header saying where it came from, one flow mapping per column."""
+    lines = [
+        f"# Inferred by `make schema` from {source} ({rows} rows). Review it before committing:",
+        f"# ranges are the observed ones widened by {MARGIN:.0%}, `allowed` lists every value of",
+        f"# text columns with at most {MAX_ALLOWED} distinct values; min_rows is half the rows.",
+        f"min_rows: {schema['min_rows']}",
+        f"max_duplicate_rows: {schema['max_duplicate_rows']}",
+        "columns:",
+    ]
+    for name, rule in schema["columns"].items():
+        # Quoted unless YAML reads it back as the same string (`on`, `no`, `null` it would not).
+        plain = PLAIN_KEY.match(name) and yaml.safe_load(name) == name
+        key = name if plain else _yaml(name)
+        fields = ", ".join(f"{field}: {_yaml(value)}" for field, value in rule.items())
+        lines.append(f"  {key}: " + "{" + fields + "}")
+    return "\n".join(lines) + "\n"
+
+
+def run(
+    settings: Settings,
+    config_path: Path,
+    source: Path | None,
+    target: str | None,
+    force: bool,
+) -> str:
+    """Infer the schema of ``source`` (default data.path), write it, point the config at it."""
+    source = source or settings.data.path
+    target = target or settings.data.target
+    output = settings.data.schema_file
+    if output.exists() and not force:
+        raise UsageError(f"{output} exists: not overwriting it (make schema FORCE=1 to replace it)")
+    frame = data.read_csv(source)
+    inferred = infer(frame, target, settings.task)
+    with atomic(output) as partial:
+        partial.write_text(to_yaml(inferred, source, len(frame)), encoding="utf-8")
+        # Read back as YAML, the file must load and accept the very data it came from.
+        try:
+            written = load_schema(partial)
+        except ConfigError as error:
+            raise UsageError(f"inferred a schema that does not load ({error})") from None
+        if not (report := validate(frame, written)).passed:
+            raise UsageError(f"inferred schema rejects its own data: {report.summary()}")
+    changed = {}
+    if source.as_posix() != settings.data.path.as_posix():
+        changed["path"] = source.as_posix()
+    if target != settings.data.target:
+        changed["target"] = target
+    if changed:
+        set_data_keys(config_path, changed)
+    kinds = dict.fromkeys(("int", "float", "bool", "str"), 0)
+    for rule in inferred["columns"].values():
+        kinds[rule["dtype"]] += 1
+    counts = ", ".join(f"{count} {dtype}" for dtype, count in kinds.items() if count)
+    updated = f"; set data.{' and data.'.join(changed)} in {config_path}" if changed else ""
+    return (
+        f"wrote {output}: {len(inferred['columns'])} columns ({counts}), target {target!r}, "
+        f"from {len(frame)} rows of {source}{updated}"
+    )

@@ -1,0 +1,244 @@
+"""Your own data: the sample never overwrites a file, schemas are inferred, versions recorded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import DATA_PATH, edit_config
+from mlflow.tracking import MlflowClient
+
+from {{ cookiecutter.module_name }} import data
+from {{ cookiecutter.module_name }}.cli import main
+from {{ cookiecutter.module_name }}.config import (
+    ConfigError,
+    load_schema,
+    load_settings,
+    set_data_keys,
+)
+from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_USAGE
+from {{ cookiecutter.module_name }}.stages import schema
+from {{ cookiecutter.module_name }}.validation import validate
+
+TASK = "{{ cookiecutter.task }}"
+
+
+def messy_table(rows: int = 240, seed: int = 0) -> pd.DataFrame:
+    """A table shaped like real ones: ids, text categoricals, yes/no, gaps, a rare class."""
+    rng = np.random.default_rng(seed)
+    tenure = rng.integers(0, 72, rows)
+    spend = rng.normal(70, 20, rows).round(2)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:05d}" for i in range(rows)],
+            "plan": rng.choice(["basic", "pro", "team"], rows),
+            "paperless": rng.choice(["yes", "no"], rows),
+            "tenure": tenure,
+            "monthly spend": spend,
+            "region": rng.choice(["north", "south", None], rows),
+            "on": rng.choice(["on", "off"], rows),
+        }
+    )
+    frame.loc[::17, "monthly spend"] = np.nan
+    if TASK == "classification":
+        frame["churned"] = np.where(tenure < 20, "yes", "no")
+        frame.loc[0, "churned"] = "maybe"  # a class with one member
+    else:
+        frame["churned"] = (tenure * 3.5 + rng.normal(0, 5, rows)).round(1)
+    return frame
+
+
+def test_make_data_refuses_to_overwrite_and_force_replaces(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = project / DATA_PATH
+    path.parent.mkdir(parents=True)
+    path.write_text("mine,not,the,sample\n")
+
+    assert main(["data"]) == EXIT_USAGE
+
+    assert path.read_text() == "mine,not,the,sample\n"
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        f"error: {DATA_PATH} exists: not replacing it with the sample "
+        "(make data FORCE=1 to overwrite)"
+    )
+    assert main(["data", "--force"]) == 0
+    assert path.read_text().startswith(pd.read_csv(path).columns[0])
+    assert not list(path.parent.glob(".*.partial"))
+
+
+def test_a_folder_as_data_path_is_one_line(project: Path) -> None:
+    (project / DATA_PATH).mkdir(parents=True)
+    assert main(["data"]) == EXIT_USAGE
+    assert main(["validate"]) == EXIT_DATA
+
+
+def test_stages_write_the_sample_only_at_its_own_missing_path(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = data.SAMPLE_PATHS[TASK]
+    edit_config(project, lambda raw: raw["data"].update(path=str(sample)))
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+
+    assert main(["validate"]) == 0
+
+    captured = capsys.readouterr()
+    assert sample.exists()
+    assert f"notice: no data at {sample}: wrote the bundled sample there" in captured.err
+    assert "::notice title=Sample data::" in captured.out
+    before = sample.read_bytes()
+    assert main(["validate"]) == 0
+    assert sample.read_bytes() == before
+
+
+def test_missing_data_that_dvc_tracks_is_never_replaced_by_the_sample(project: Path) -> None:
+    sample = data.SAMPLE_PATHS[TASK]
+    edit_config(project, lambda raw: raw["data"].update(path=str(sample)))
+    sample.parent.mkdir(parents=True)
+    data.dvc_file(sample).write_text("outs:\n- md5: 0123\n  path: x.csv\n")
+
+    assert main(["validate"]) == EXIT_DATA
+    assert not sample.exists()
+    with pytest.raises(Exception, match="make data-pull"):
+        data.read_csv(sample)
+
+
+def test_schema_is_inferred_from_a_messy_table(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = project / "data" / "raw" / "customers.csv"
+    source.parent.mkdir(parents=True)
+    messy_table().to_csv(source, index=False)
+    (project / "config" / "test_schema.yaml").unlink()
+
+    assert main(["schema", "--input", "data/raw/customers.csv", "--target", "churned"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("wrote config/test_schema.yaml: 8 columns")
+    assert out.strip().endswith("set data.path and data.target in config/pipeline.yaml")
+    settings = load_settings()
+    assert settings.data.path == Path("data/raw/customers.csv")
+    assert settings.data.target == "churned"
+    text = (project / "config" / "test_schema.yaml").read_text()
+    rules = load_schema("config/test_schema.yaml").columns
+    assert '"yes"' in text, "text values must be written quoted"
+    assert '"on"' in text, "keys YAML reads as booleans must be quoted"
+    assert rules["paperless"].allowed == ["no", "yes"]
+    assert rules["on"].allowed == ["off", "on"]
+    assert (rules["tenure"].dtype, rules["tenure"].min) == ("int", 0)
+    assert (rules["monthly spend"].dtype, rules["monthly spend"].nullable) == ("float", True)
+    assert (rules["region"].nullable, rules["region"].allowed) == (True, ["north", "south"])
+    assert (rules["customer_id"].dtype, rules["customer_id"].allowed) == ("str", None)
+    if TASK == "classification":
+        assert rules["churned"].allowed == ["maybe", "no", "yes"]
+    else:
+        assert rules["churned"].dtype == "float"
+        assert rules["churned"].min is not None
+    assert validate(pd.read_csv(source), load_schema("config/test_schema.yaml")).passed
+
+
+def test_schema_refuses_to_overwrite_and_names_bad_targets(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = (project / "config" / "test_schema.yaml").read_text()
+    source = project / "customers.csv"
+    messy_table(300).to_csv(source, index=False)
+
+    assert main(["schema", "--input", str(source), "--target", "churned"]) == EXIT_USAGE
+    assert main(["schema", "--input", str(source), "--target", "nope", "--force"]) == EXIT_USAGE
+    assert main(["schema", "--input", "missing.csv", "--force"]) == EXIT_DATA
+
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert errors[0].endswith("exists: not overwriting it (make schema FORCE=1 to replace it)")
+    assert errors[1].startswith("error: target 'nope' is not a column of the data")
+    assert (project / "config" / "test_schema.yaml").read_text() == before
+    wrong_kind = "plan" if TASK == "regression" else "customer_id"
+    assert main(["schema", "--input", str(source), "--target", wrong_kind, "--force"]) == 2
+    assert (project / "config" / "test_schema.yaml").read_text() == before
+
+
+def test_inference_scales_without_python_loops() -> None:
+    rows = 200_000
+    frame = pd.DataFrame(
+        {f"x{i}": np.arange(rows, dtype=float) * (i + 1) for i in range(5)}
+        | {"label": np.where(np.arange(rows) % 3 == 0, "a", "b")}
+    )
+    inferred = schema.infer(frame, "label", "classification")
+    assert inferred["columns"]["x0"] == {
+        "dtype": "int",
+        "nullable": False,
+        "min": 0,
+        "max": 219999,
+    }
+    assert inferred["min_rows"] == rows // 2
+
+
+def test_unquoted_yes_no_in_the_schema_is_a_one_line_config_error(project: Path) -> None:
+    path = project / "config" / "bad_schema.yaml"
+    path.write_text("columns:\n  paperless: {dtype: str, allowed: [yes, no]}\n")
+
+    with pytest.raises(ConfigError) as error:
+        load_schema(path)
+
+    message = str(error.value)
+    assert "\n" not in message
+    assert "columns.paperless" in message
+    assert 'quote the values, e.g. allowed: ["yes", "no"]' in message
+
+
+def test_set_data_keys_keeps_comments_and_names_what_is_missing(tmp_path: Path) -> None:
+    path = tmp_path / "pipeline.yaml"
+    path.write_text("# top\ndata:\n  # where\n  path: a.csv\n  target: y\nmodel: {}\n")
+    set_data_keys(path, {"path": "b b.csv", "target": "yes"})
+    assert path.read_text() == (
+        '# top\ndata:\n  # where\n  path: "b b.csv"\n  target: "yes"\nmodel: {}\n'
+    )
+    assert yaml.safe_load(path.read_text())["data"]["target"] == "yes"
+    with pytest.raises(ConfigError, match="data.seed not found"):
+        set_data_keys(path, {"seed": "1"})
+    (tmp_path / "none.yaml").write_text("model: {}\n")
+    with pytest.raises(ConfigError, match="no `data:` block"):
+        set_data_keys(tmp_path / "none.yaml", {"path": "x"})
+
+
+def test_registered_version_and_card_name_the_dvc_data_version(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data"]) == 0
+    path = project / DATA_PATH
+    _, md5 = data.digests(path)
+    data.dvc_file(path).write_text(f"outs:\n- md5: {md5}\n  size: 1\n  hash: md5\n  path: x\n")
+
+    assert main(["pipeline"]) == 0
+    assert main(["promote", "--version", "1"]) == 0
+    assert main(["card", "--output", "card.md"]) == 0
+
+    client = MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
+    version = client.get_model_version(load_settings().registry.model_name, "1")
+    assert version.tags["data_dvc_md5"] == md5 == version.tags["data_md5"]
+    assert client.get_run(version.run_id).data.tags["data_dvc_md5"] == md5
+    assert f"- Training data version (DVC md5): `{md5}`" in Path("card.md").read_text()
+    assert f"DVC md5 `{md5}`" in Path("reports/report.md").read_text()
+
+
+def test_data_that_differs_from_its_dvc_file_is_not_registered(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data"]) == 0
+    path = project / DATA_PATH
+    data.dvc_file(path).write_text("outs:\n- md5: 00000000000000000000000000000000\n  path: x\n")
+
+    assert main(["pipeline"]) == EXIT_DATA
+
+    err = capsys.readouterr().err
+    assert "warning: the data (md5" in err
+    assert err.strip().splitlines()[-1].startswith("error: not registering: the data (md5")
+    client = MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
+    assert client.search_model_versions(f"name='{load_settings().registry.model_name}'") == []
+    data.dvc_file(path).write_text("not: [a dvc file")
+    assert main(["train"]) == EXIT_DATA
