@@ -101,18 +101,46 @@ def mlflow_server(shared_venv: Path, tmp_path_factory: pytest.TempPathFactory):
         },
     )
     uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        assert server.poll() is None, (root / "server.log").read_text()
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        assert time.monotonic() < deadline, "mlflow server did not become ready"
-        time.sleep(0.5)
+    _wait_until_up(server, f"{uri}/health", root / "server.log")
     yield uri
     server.terminate()
     server.wait(timeout=30)
     log.close()
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, log.read_text()
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"{url} did not become ready"
+        time.sleep(0.3)
+
+
+# Credentials the S3 stand-in accepts; tests hand them to DVC through the environment, as the
+# generated workflows do from repository secrets.
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret"}
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """An S3 API on 127.0.0.1 (moto's server mode) standing in for the team's bucket."""
+    root = tmp_path_factory.mktemp("s3")
+    port = free_port()
+    log_path = root / "moto.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [tool("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_up(server, f"{url}/moto-api/", log_path)
+        yield url
+        server.terminate()
+        server.wait(timeout=30)

@@ -19,6 +19,7 @@ class Combo:
     """One supported answer set; ``id`` reads like the options it bakes."""
 
     task: str = "classification"
+    data_versioning: str = "dvc"
     linting: str = "flake8+black+isort"
     serving: str = "none"
     docker: str = "n"
@@ -30,12 +31,21 @@ class Combo:
         lint = "ruff" if self.linting == "ruff" else "flake8"
         docker = "docker" if self.docker == "y" else "nodocker"
         license_ = self.open_source_license.replace(" ", "-").lower()
-        return f"{self.task}-{lint}-{self.serving}-{docker}-py{self.python_version}-{license_}"
+        return (
+            f"{self.task}-{self.data_versioning}-{lint}-{self.serving}-{docker}"
+            f"-py{self.python_version}-{license_}"
+        )
 
     @property
     def slug(self) -> str:
         """Short but unique per combination: editable installs share one venv."""
-        parts = [self.task[:3], self.linting[:4], self.serving[:4], self.docker]
+        parts = [
+            self.task[:3],
+            self.data_versioning,
+            self.linting[:4],
+            self.serving[:4],
+            self.docker,
+        ]
         return "-".join(
             [*parts, self.python_version.replace(".", ""), self.open_source_license[:3]]
         ).lower()
@@ -49,6 +59,7 @@ class Combo:
         return {
             "project_name": self.slug,
             "task": self.task,
+            "data_versioning": self.data_versioning,
             "linting": self.linting,
             "serving": self.serving,
             "docker": self.docker,

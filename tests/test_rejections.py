@@ -68,9 +68,10 @@ def test_good_answers_render(tmp_path: Path) -> None:
 def test_interactive_prompts_accept_defaults(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(
-        [tool("cookiecutter"), "-o", str(out), str(TEMPLATE_DIR)], cwd=tmp_path, input="\n" * 13
+        [tool("cookiecutter"), "-o", str(out), str(TEMPLATE_DIR)], cwd=tmp_path, input="\n" * 14
     )
 
     assert result.returncode == 0, result.stderr
     assert "Project name (human readable)" in result.stdout
+    assert "How the training data reaches CI" in result.stdout
     assert (out / "my-ml-project" / "src" / "my_ml_project" / "__init__.py").exists()

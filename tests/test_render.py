@@ -13,12 +13,15 @@ from tests.helpers import TEMPLATE_DIR, Combo, bake, files_under, run, tool, too
 
 PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
 LICENSES = ["MIT", "BSD-3-Clause", "Apache-2.0", "Not open source"]
+VERSIONING = ["dvc", "git"]
 
 # Full factorial of the options that change files (task x linting x serving x docker); python
-# version and license rotate through the combinations so every value is rendered at least once.
+# version, license and data versioning rotate through the combinations so every value is rendered
+# at least once (data versioning with both tasks, linters, serving and docker values).
 COMBOS = [
     Combo(
         task=task,
+        data_versioning=VERSIONING[(i // 3) % len(VERSIONING)],
         linting=linting,
         serving=serving,
         docker=docker,
@@ -59,6 +62,10 @@ BASE_FILES = {
     "src/{module}/__main__.py",
     "src/{module}/cli.py",
     "src/{module}/config.py",
+    "src/{module}/console.py",
+    "src/{module}/files.py",
+    "src/{module}/stages/__init__.py",
+    "src/{module}/stages/schema.py",
     "src/{module}/data.py",
     "src/{module}/errors.py",
     "src/{module}/figures.py",
@@ -71,12 +78,20 @@ BASE_FILES = {
     "src/{module}/validation.py",
     "tests/conftest.py",
     "tests/test_config.py",
+    "tests/test_data.py",
     "tests/test_gate.py",
     "tests/test_model.py",
     "tests/test_pipeline.py",
     "tests/test_validation.py",
 }
 FLAKE8_FILES = {".flake8"}
+DVC_FILES = {
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
+    "src/{module}/stages/dvc.py",
+    "tests/test_dvc.py",
+}
 SERVING_FILES = {"src/{module}/serving.py", "tests/test_serving.py"}
 DOCKER_FILES = {
     ".dockerignore",
@@ -95,6 +110,8 @@ def expected_files(combo: Combo) -> set[str]:
         files |= SERVING_FILES
     if combo.docker == "y":
         files |= DOCKER_FILES
+    if combo.data_versioning == "dvc":
+        files |= DVC_FILES
     if combo.open_source_license != "Not open source":
         files.add("LICENSE")
     return {name.format(module=combo.module) for name in files}
@@ -109,6 +126,9 @@ def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def test_every_option_value_is_rendered() -> None:
     assert {c.python_version for c in COMBOS} == set(PYTHONS)
     assert {c.open_source_license for c in COMBOS} == set(LICENSES)
+    for option in ("task", "linting", "serving", "docker"):
+        pairs = {(getattr(c, option), c.data_versioning) for c in COMBOS}
+        assert len(pairs) == 2 * len(VERSIONING), option
     assert len({(c.task, c.linting, c.serving, c.docker) for c in COMBOS}) == 16
 
 
@@ -134,12 +154,19 @@ def _template_expressions(relative: str) -> set[str]:
     return set(re.findall(r"\$\{\{.*?\}\}", source))
 
 
+# Expressions that only the DVC variant renders (the DVC remote's credentials).
+DVC_EXPRESSIONS = {"${{ secrets.AWS_ACCESS_KEY_ID }}", "${{ secrets.AWS_SECRET_ACCESS_KEY }}"}
+
+
 def test_github_expressions_survive_verbatim(baked) -> None:
-    _, project = baked
+    combo, project = baked
     workflows = sorted((project / ".github" / "workflows").glob("*.yml"))
     assert workflows
     for workflow in workflows:
         expected = _template_expressions(workflow.relative_to(project).as_posix())
+        if combo.data_versioning != "dvc":
+            assert not DVC_EXPRESSIONS & set(re.findall(r"\$\{\{.*?\}\}", workflow.read_text()))
+            expected -= DVC_EXPRESSIONS
         assert expected, f"{workflow.name} has no ${{{{ }}}} expressions to check"
         text = workflow.read_text()
         for expression in expected:
@@ -261,6 +288,7 @@ MAKE_TARGETS = {
     "test",
     "clean",
     "data",
+    "schema",
     "validate",
     "train",
     "gate",
@@ -279,6 +307,8 @@ def test_makefile_documents_exactly_the_expected_targets(baked) -> None:
     text = (project / "Makefile").read_text()
     documented = set(re.findall(r"^([a-z-]+):.*## ", text, flags=re.MULTILINE))
     expected = MAKE_TARGETS | ({"serve"} if combo.serving == "fastapi" else set())
+    if combo.data_versioning == "dvc":
+        expected |= {"data-pull", "data-push"}
     assert documented == expected
     dry_run = run(
         ["make", "--no-print-directory", "-n", "predict", "INPUT=a.csv", "OUTPUT=b.csv"],

@@ -110,8 +110,9 @@ def to_yaml(schema: dict[str, Any], source: Path, rows: int) -> str:
     """schema.yaml text: a header saying where it came from, one flow mapping per column."""
     lines = [
         f"# Inferred by `make schema` from {source} ({rows} rows). Review it before committing:",
-        f"# ranges are the observed ones widened by {MARGIN:.0%}, `allowed` lists every value of",
-        f"# text columns with at most {MAX_ALLOWED} distinct values; min_rows is half the rows.",
+        f"# ranges are the observed ones widened by {MARGIN * 100:.0f} percent; `allowed` lists",
+        f"# every value of text columns with at most {MAX_ALLOWED} distinct values; min_rows is",
+        "# half the rows seen.",
         f"min_rows: {schema['min_rows']}",
         f"max_duplicate_rows: {schema['max_duplicate_rows']}",
         "columns:",
