@@ -9,6 +9,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from tests.helpers import TEMPLATE_DIR, run, tool, tools_env
 
 STAND_INS = {
@@ -119,3 +121,41 @@ def act(
         except json.JSONDecodeError:
             continue
     return ActRun(result.returncode, events, result.stderr)
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    """GitHub's filter pattern as a regex: `*` stays in a folder, `**` crosses them."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def triggers(project: Path, workflow: str, event: str, changed: list[str]) -> bool:
+    """Whether a ``event`` touching ``changed`` files starts ``workflow`` (its `paths` filter).
+
+    act runs whatever workflow it is given, so the filter is evaluated here, the way GitHub does:
+    a file counts when the last pattern it matches is not a `!` pattern.
+    """
+    raw = yaml.safe_load((project / ".github" / "workflows" / workflow).read_text())
+    on = raw.get("on", raw.get(True))  # YAML 1.1 reads the key `on` as the boolean true
+    patterns = (on[event] or {}).get("paths")
+    if patterns is None:
+        return True
+    for name in changed:
+        included = False
+        for pattern in patterns:
+            if _glob(pattern.removeprefix("!")).match(name):
+                included = not pattern.startswith("!")
+        if included:
+            return True
+    return False

@@ -127,9 +127,18 @@ def _wait_until_up(process: subprocess.Popen, url: str, log: Path) -> None:
 S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test-key", "AWS_SECRET_ACCESS_KEY": "test-secret"}
 
 
+def _lower(credentials: dict[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in credentials.items()}
+
+
+S3_BUCKET = "team-data"
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory):
-    """An S3 API on 127.0.0.1 (moto's server mode) standing in for the team's bucket."""
+    """An S3 API on 127.0.0.1 (moto's server mode) with the team's bucket, ``S3_BUCKET``."""
+    import boto3
+
     root = tmp_path_factory.mktemp("s3")
     port = free_port()
     log_path = root / "moto.log"
@@ -141,6 +150,8 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory):
         )
         url = f"http://127.0.0.1:{port}"
         _wait_until_up(server, f"{url}/moto-api/", log_path)
+        s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", **_lower(S3_CREDENTIALS))
+        s3.create_bucket(Bucket=S3_BUCKET)
         yield url
         server.terminate()
         server.wait(timeout=30)

@@ -16,7 +16,10 @@ pytestmark = pytest.mark.slow
 # Between them: both tasks, both ways of versioning data, both linters (slugs unique in the suite).
 WALKTHROUGHS = [
     Combo(
-        task="classification", data_versioning="dvc", linting="flake8+black+isort", serving="fastapi"
+        task="classification",
+        data_versioning="dvc",
+        linting="flake8+black+isort",
+        serving="fastapi",
     ),
     Combo(task="regression", data_versioning="git", linting="ruff"),
 ]

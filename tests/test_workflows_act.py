@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.act import act, commit_all, git, init_repository
+from tests.act import act, commit_all, git, init_repository, triggers
+from tests.conftest import S3_BUCKET, S3_CREDENTIALS
 from tests.github_stand_in import GitHubStandIn
-from tests.helpers import Combo, bake, registry_versions
+from tests.helpers import Combo, bake, registry_versions, run
+from tests.own_data import DATA_FILE, TARGET, adjust_gate, customer_table
 
 pytestmark = pytest.mark.slow
 
@@ -65,6 +68,9 @@ def test_pull_request_passing_the_gate_posts_then_updates_one_comment(
     for result in runs:
         assert result.jobs == {"train": "success", "comment": "success"}, result.log()[-3000:]
         assert any(REPORT_HEADER in summary for summary in result.commands("summary"))
+        # A fresh DVC project has no remote and no .dvc file yet: the sample stands in, and says so.
+        notices = result.commands("notice")
+        assert any("is not tracked by DVC yet" in notice for notice in notices), notices
     writes = [(r.method, r.path) for r in github.requests if r.method != "GET"]
     assert writes == [
         ("POST", "/repos/your-github-user/wf-pr-pass/issues/7/comments"),
@@ -201,3 +207,103 @@ def test_push_to_main_without_secrets_is_green_and_says_what_to_set(
     assert any("Registration skipped" in n or "register models" in n for n in notices)
     assert any("promote models" in n for n in notices)
     assert registry_versions(shared_venv, mlflow_server, project.name, project) == []
+
+
+@pytest.fixture(scope="module")
+def dvc_project(
+    tmp_path_factory: pytest.TempPathFactory, install_project, shared_venv: Path, s3_server: str
+):
+    """A project on the team's own data, pushed to an S3 remote (moto on 127.0.0.1) with DVC."""
+    project = install_project(Combo(task="classification", linting="ruff", docker="y"))
+    root = project.path
+    init_repository(root)
+    customer_table(root / DATA_FILE, "classification", rows=400)
+    schema = project.make("schema", f"INPUT={DATA_FILE}", f"TARGET={TARGET}", "FORCE=1")
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    adjust_gate(root, "classification")
+    bucket = f"s3://{S3_BUCKET}/{root.name}"
+    dvc = str(shared_venv / "bin" / "dvc")
+    for args in (
+        ["remote", "add", "-d", "storage", bucket],
+        ["remote", "modify", "storage", "endpointurl", s3_server],
+    ):
+        result = run([dvc, *args], cwd=root)
+        assert result.returncode == 0, result.stderr
+    return project
+
+
+def _push_data(project, message: str) -> str:
+    """make data-push with the remote's credentials, commit; leave neither data nor DVC cache,
+    as in a fresh checkout on a runner. Returns the new DVC md5."""
+    pushed = project.make("data-push", env=S3_CREDENTIALS)
+    assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+    commit_all(project.path, message)
+    (project.path / DATA_FILE).unlink()
+    shutil.rmtree(project.path / ".dvc" / "cache", ignore_errors=True)
+    return yaml.safe_load((project.path / f"{DATA_FILE}.dvc").read_text())["outs"][0]["md5"]
+
+
+def test_pull_request_trains_on_data_pulled_from_the_dvc_remote_and_a_data_only_change_triggers(
+    dvc_project, tmp_path: Path, mlflow_server: str, shared_venv: Path
+) -> None:
+    root = dvc_project.path
+    secrets = {"MLFLOW_TRACKING_URI": mlflow_server, **S3_CREDENTIALS}
+    first = _push_data(dvc_project, "Train on our customers")
+    customer_table(root / DATA_FILE, "classification", rows=480, seed=1)
+    second = _push_data(dvc_project, "More customers")
+    changed = git(root, "diff", "--name-only", "HEAD~1", "HEAD").splitlines()
+    commits = {21: git(root, "rev-parse", "HEAD~1"), 22: git(root, "rev-parse", "HEAD")}
+
+    # A commit that changes nothing but the .dvc pointer starts the model workflow.
+    assert changed == [f"{DATA_FILE}.dvc"]
+    assert first != second
+    assert triggers(root, "model.yml", "pull_request", changed)
+    assert triggers(root, "model.yml", "push", changed)
+    assert not triggers(root, "model.yml", "pull_request", ["README.md"])
+
+    summaries = {}
+    with GitHubStandIn() as github:
+        for number, sha in commits.items():
+            git(root, "checkout", "-q", sha)
+            result = act(
+                root,
+                "pull_request",
+                "model.yml",
+                tmp_path / f"act-{number}",
+                payload=_pr_payload(root, number),
+                secrets=secrets,
+                api_url=github.url,
+            )
+            assert result.jobs == {"train": "success", "comment": "success"}, result.log()[-4000:]
+            summaries[number] = "".join(result.commands("summary"))
+            assert not any("Sample data" in n for n in result.commands("notice"))
+        git(root, "checkout", "-q", "main")
+
+    assert f"DVC md5 `{first}`" in summaries[21]
+    assert "400 rows" in summaries[21]
+    assert f"DVC md5 `{second}`" in summaries[22]
+    assert "480 rows" in summaries[22]
+    bodies = {c["issue"]: c["body"] for c in github.comments.values()}
+    assert f"DVC md5 `{second}`" in bodies[22]
+    assert registry_versions(shared_venv, mlflow_server, root.name, root) == []
+
+
+def test_pull_request_without_the_remotes_credentials_fails_in_one_line(
+    dvc_project, tmp_path: Path, mlflow_server: str
+) -> None:
+    root = dvc_project.path
+    if not (root / f"{DATA_FILE}.dvc").exists():
+        _push_data(dvc_project, "Train on our customers")
+    result = act(
+        root,
+        "pull_request",
+        "model.yml",
+        tmp_path / "act",
+        payload=_pr_payload(root, 23),
+        secrets={"MLFLOW_TRACKING_URI": mlflow_server},
+    )
+
+    assert result.jobs["train"] == "failure"
+    errors = [e for e in result.commands("error") if "dvc pull" in e]
+    assert errors, result.log()[-3000:]
+    assert "\n" not in errors[0]

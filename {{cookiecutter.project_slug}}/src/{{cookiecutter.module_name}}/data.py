@@ -46,18 +46,18 @@ def write_sample(task: str, path: Path, force: bool = False) -> Path:
     return path
 
 
-def ensure(task: str, path: Path) -> None:
+def ensure(task: str, path: Path, why: str = "no data at {path}") -> None:
     """Give a stage something to read: the sample, only at its own path and only if none is there.
 
     Data DVC tracks is never replaced by the sample: missing, it must be pulled. Any other missing
-    file is left for ``read_csv`` to report.
+    file is left for ``read_csv`` to report. ``why`` starts the notice that says so.
     """
     if path.exists() or path != SAMPLE_PATHS[task]:
         return
     if dvc_file(path).exists():
         raise DataError(f"{path} is tracked by DVC but not here: run `make data-pull`")
     write_sample(task, path)
-    notice("Sample data", f"no data at {path}: wrote the bundled sample there")
+    notice("Sample data", f"{why.format(path=path)}: wrote the bundled sample there")
 
 
 def read_csv(path: Path) -> pd.DataFrame:

@@ -87,8 +87,8 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
             settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
         )
     tags = {"git_sha": git_sha(), **data.lineage(settings.data.path)}
-    if _unversioned(tags):
-        warning("Unversioned data", _unversioned(tags))
+    if reason := _unversioned(tags):
+        warning("Unversioned data", reason)
     params = {"estimator": settings.model.estimator, **settings.model.params}
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
     run = tracking.log_training_run(
@@ -158,11 +158,15 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
             "problems": result.problems,
         },
     )
+    version = (
+        f"DVC md5 `{record['data_dvc_md5']}`"
+        if "data_dvc_md5" in record
+        else f"md5 `{record.get('data_md5', 'unknown')}`"
+    )
     data_lines = [
         f"`{settings.data.path}`: {record['rows']} rows "
         f"({record['train_rows']} train / {record['test_rows']} test)",
-        f"sha256 `{record['data_sha256'][:12]}…`, "
-        f"DVC md5 `{record.get('data_dvc_md5', 'not tracked')}`, commit `{record['git_sha'][:12]}`",
+        f"sha256 `{record['data_sha256'][:12]}…`, {version}, commit `{record['git_sha'][:12]}`",
     ]
     report = gate.report_markdown(
         result,

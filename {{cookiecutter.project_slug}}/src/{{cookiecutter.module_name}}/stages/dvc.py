@@ -56,7 +56,7 @@ def pull(settings: Settings) -> str:
     path = settings.data.path
     recorded = data.dvc_md5(path)
     if recorded is None:
-        data.ensure(settings.task, path)
+        data.ensure(settings.task, path, why="{path} is not tracked by DVC yet (`make data-push`)")
         if not path.exists():
             raise DataError(f"{path}: not in the checkout, not tracked by DVC (`make data-push`)")
         return f"{path} is not tracked by DVC: using the file as it is"
