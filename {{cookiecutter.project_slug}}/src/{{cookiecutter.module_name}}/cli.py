@@ -83,6 +83,9 @@ def run(argv: list[str]) -> str:
     args = _parser().parse_args(argv)
     # `schema` writes the schema file, so it must run while the config does not match it yet.
     settings = load_settings(args.config, check_schema=args.command != "schema")
+    # The data commands need neither MLflow nor the model code: they skip those imports (seconds).
+    if (done := _data_command(args, settings)) is not None:
+        return done
     with timed("imports"):
         from . import jobs
     try:
@@ -91,9 +94,12 @@ def run(argv: list[str]) -> str:
         write_timings(settings.reports_dir / "timings.json")
 
 
-def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
+def _data_command(args: argparse.Namespace, settings) -> str | None:
+    """Run a command that only handles data; None when ``args`` names another command."""
     if args.command == "data":
-        return f"wrote {jobs.make_data(settings, force=args.force)}"
+        from .data import write_sample
+
+        return f"wrote {write_sample(settings.task, settings.data.path, force=args.force)}"
     if args.command == "schema":
         from .stages import schema
 
@@ -104,6 +110,10 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
 
         return dvc.pull(settings) if args.command == "data-pull" else dvc.push(settings)
 {%- endif %}
+    return None
+
+
+def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
     if args.command == "validate":
         frame = jobs.validate(settings)
         return f"data valid: {len(frame)} rows -> {settings.reports_dir / 'validation.json'}"

@@ -44,10 +44,6 @@ def git_sha() -> str:
     return result.stdout.strip()
 
 
-def make_data(settings: Settings, force: bool = False) -> Path:
-    return data.write_sample(settings.task, settings.data.path, force=force)
-
-
 def validate(settings: Settings) -> pd.DataFrame:
     """Check the training data against the schema; raise DataError listing every violation."""
     with timed("validation"):
