@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from .console import notice
 from .errors import DataError, UsageError
 from .files import atomic
+
+if TYPE_CHECKING:  # pandas is imported where a frame is read: `make data-pull` never needs it
+    import pandas as pd
 
 CHUNK_ROWS = 50_000
 IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
@@ -62,6 +65,8 @@ def ensure(task: str, path: Path, why: str = "no data at {path}") -> None:
 
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a CSV, turning every way it can be unusable into one-line DataError."""
+    import pandas as pd
+
     try:
         # In chunks: the parser's buffers stay small (at 1M rows, half the peak of one read).
         chunks = list(pd.read_csv(path, chunksize=CHUNK_ROWS))
@@ -99,16 +104,28 @@ def dvc_file(path: Path) -> Path:
     return path.with_name(f"{path.name}.dvc")
 
 
-def dvc_md5(path: Path) -> str | None:
-    """The MD5 that ``path``'s .dvc file records, or None when DVC does not track it."""
+def _dvc_record(path: Path) -> dict | None:
+    """The output entry of ``path``'s .dvc file (md5, size), or None when DVC does not track it."""
     pointer = dvc_file(path)
     try:
-        outs = yaml.safe_load(pointer.read_text())["outs"]
-        return str(outs[0]["md5"])
+        record = yaml.safe_load(pointer.read_text())["outs"][0]
+        return {"md5": str(record["md5"]), "size": record.get("size")}
     except FileNotFoundError:
         return None
     except (yaml.YAMLError, TypeError, KeyError, IndexError):
         raise DataError(f"{pointer}: not a DVC file with an md5 (run `make data-push`)") from None
+
+
+def dvc_md5(path: Path) -> str | None:
+    """The MD5 that ``path``'s .dvc file records, or None when DVC does not track it."""
+    record = _dvc_record(path)
+    return None if record is None else str(record["md5"])
+
+
+def dvc_size(path: Path) -> int | None:
+    """The size in bytes that ``path``'s .dvc file records (None when it records none)."""
+    record = _dvc_record(path) or {}
+    return None if record.get("size") is None else int(record["size"])
 
 
 LINEAGE_TAGS = ("data_sha256", "data_md5", "data_dvc_md5")
