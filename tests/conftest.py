@@ -51,10 +51,13 @@ def shared_venv() -> Path:
 
 @pytest.fixture(scope="session")
 def install_project(shared_venv: Path, tmp_path_factory: pytest.TempPathFactory):
-    """Bake ``combo`` and ``make install`` it into the shared venv (serialised across workers)."""
+    """Bake ``combo`` (named ``name``, default its slug) and ``make install`` it into the shared
+    venv (serialised across workers)."""
 
-    def _install(combo: Combo) -> Installed:
-        project = Installed(combo, bake(tmp_path_factory.mktemp("gen"), combo.context()))
+    def _install(combo: Combo, name: str | None = None) -> Installed:
+        # The project name is the distribution, module and registered-model name: one per test.
+        context = combo.context() | ({"project_name": name} if name else {})
+        project = Installed(combo, bake(tmp_path_factory.mktemp("gen"), context))
         with FileLock(f"{shared_venv}.lock"):
             result = project.make("install")
         assert result.returncode == 0, result.stdout + result.stderr

@@ -214,7 +214,8 @@ def dvc_project(
     tmp_path_factory: pytest.TempPathFactory, install_project, shared_venv: Path, s3_server: str
 ):
     """A project on the team's own data, pushed to an S3 remote (moto on 127.0.0.1) with DVC."""
-    project = install_project(Combo(task="classification", linting="ruff", docker="y"))
+    # Its own name: on the shared tracking server a model of the same name would be production.
+    project = install_project(Combo(task="classification", linting="ruff"), name="wf-dvc-data")
     root = project.path
     init_repository(root)
     customer_table(root / DATA_FILE, "classification", rows=400)
