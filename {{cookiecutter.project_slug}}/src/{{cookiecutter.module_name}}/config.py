@@ -91,8 +91,8 @@ class ColumnRule(_Settings):
     def _no_yaml_booleans(self) -> ColumnRule:
         # YAML 1.1 reads unquoted yes/no/on/off/true/false as booleans: a text column declared
         # with allowed: [yes, no] would then reject every "yes" and "no" in the data.
-        if self.dtype != "bool" and any(isinstance(value, bool) for value in self.allowed or []):
-            found = [value for value in self.allowed or [] if isinstance(value, bool)]
+        found = [value for value in self.allowed or [] if isinstance(value, bool)]
+        if self.dtype != "bool" and found:
             raise ValueError(
                 f"YAML read unquoted yes/no/on/off/true/false in `allowed` as booleans {found}: "
                 'quote the values, e.g. allowed: ["yes", "no"]'

@@ -52,13 +52,11 @@ def write_sample(task: str, path: Path, force: bool = False) -> Path:
 def ensure(task: str, path: Path, why: str = "no data at {path}") -> None:
     """Give a stage something to read: the sample, only at its own path and only if none is there.
 
-    Data DVC tracks is never replaced by the sample: missing, it must be pulled. Any other missing
-    file is left for ``read_csv`` to report. ``why`` starts the notice that says so.
+    Data DVC tracks is never replaced by the sample: missing, it must be pulled, and ``read_csv``
+    says so, as it reports any other missing file. ``why`` starts the notice.
     """
-    if path.exists() or path != SAMPLE_PATHS[task]:
+    if path.exists() or path != SAMPLE_PATHS[task] or dvc_file(path).exists():
         return
-    if dvc_file(path).exists():
-        raise DataError(f"{path} is tracked by DVC but not here: run `make data-pull`")
     write_sample(task, path)
     notice("Sample data", f"{why.format(path=path)}: wrote the bundled sample there")
 
