@@ -67,6 +67,12 @@ def _check_column(name: str, values: pd.Series, rule: ColumnRule) -> list[Violat
     return found
 
 
+def duplicate_rows(frame: pd.DataFrame) -> int:
+    """Rows that repeat an earlier row exactly."""
+    # One 64-bit hash per row: linear time and O(rows) memory, unlike factorizing every column.
+    return int(pd.util.hash_pandas_object(frame, index=False).duplicated().sum())
+
+
 def validate(frame: pd.DataFrame, schema: Schema) -> ValidationReport:
     """Every violation of ``schema`` in ``frame``, with column, rule and count."""
     report = ValidationReport(rows=len(frame), columns=frame.shape[1])
@@ -80,8 +86,7 @@ def validate(frame: pd.DataFrame, schema: Schema) -> ValidationReport:
             add(_check_column(name, frame[name], rule))
     for name in frame.columns.difference(list(schema.columns)):
         add([Violation(str(name), "declared", 1, "column not declared in the schema")])
-    # One 64-bit hash per row: linear time and O(rows) memory, unlike factorizing every column.
-    duplicates = int(pd.util.hash_pandas_object(frame, index=False).duplicated().sum())
+    duplicates = duplicate_rows(frame)
     if duplicates > schema.max_duplicate_rows:
         detail = f"more than {schema.max_duplicate_rows} duplicated rows"
         add([Violation(TABLE, "duplicate_rows", duplicates, detail)])

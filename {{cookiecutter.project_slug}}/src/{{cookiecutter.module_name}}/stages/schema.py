@@ -20,7 +20,7 @@ from .. import data
 from ..config import ConfigError, Settings, load_schema, set_data_keys
 from ..errors import UsageError
 from ..files import atomic
-from ..validation import validate
+from ..validation import duplicate_rows, validate
 
 # Text columns with at most this many distinct values get an `allowed` list.
 MAX_ALLOWED = 20
@@ -93,10 +93,9 @@ def infer(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
         elif dtype != "bool" and (distinct[name] <= MAX_ALLOWED or is_target):
             rule["allowed"] = _allowed(values, dtype)
         columns[str(name)] = rule
-    duplicates = int(pd.util.hash_pandas_object(frame, index=False).duplicated().sum())
     return {
         "min_rows": max(1, len(frame) // 2),
-        "max_duplicate_rows": duplicates,
+        "max_duplicate_rows": duplicate_rows(frame),
         "columns": columns,
     }
 
