@@ -63,6 +63,8 @@ BASE_FILES = {
     "src/{module}/cli.py",
     "src/{module}/config.py",
     "src/{module}/console.py",
+    "src/{module}/contract.py",
+    "src/{module}/features.py",
     "src/{module}/files.py",
     "src/{module}/stages/__init__.py",
     "src/{module}/stages/schema.py",
@@ -82,6 +84,9 @@ BASE_FILES = {
     "tests/test_gate.py",
     "tests/test_model.py",
     "tests/test_pipeline.py",
+    "tests/test_real_data.py",
+    "tests/test_defects.py",
+    "tests/tables.py",
     "tests/test_validation.py",
 }
 FLAKE8_FILES = {".flake8"}

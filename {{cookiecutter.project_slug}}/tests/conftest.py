@@ -17,6 +17,7 @@ from {{ cookiecutter.module_name }} import data
 from {{ cookiecutter.module_name }}.stages import schema
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+TASK = "{{ cookiecutter.task }}"
 # Test-owned locations inside the scratch project (never the sample's own path).
 DATA_PATH = "data/raw/training.csv"
 SCHEMA_FILE = "config/test_schema.yaml"

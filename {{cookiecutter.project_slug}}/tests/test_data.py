@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import DATA_PATH, edit_config
+from conftest import DATA_PATH, TASK, edit_config
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.module_name }} import data
@@ -23,8 +23,6 @@ from {{ cookiecutter.module_name }}.config import (
 from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_USAGE
 from {{ cookiecutter.module_name }}.stages import schema
 from {{ cookiecutter.module_name }}.validation import validate
-
-TASK = "{{ cookiecutter.task }}"
 
 
 def messy_table(rows: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -75,7 +73,7 @@ def test_make_data_refuses_to_overwrite_and_force_replaces(
 def test_a_folder_as_data_path_is_one_line(project: Path) -> None:
     (project / DATA_PATH).mkdir(parents=True)
     assert main(["data"]) == EXIT_USAGE
-    assert main(["validate"]) == EXIT_DATA
+    assert main(["validate"]) == EXIT_USAGE
 
 
 def test_stages_write_the_sample_only_at_its_own_missing_path(

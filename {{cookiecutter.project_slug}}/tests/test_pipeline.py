@@ -65,7 +65,7 @@ def test_pipeline_registers_version_1_with_staging_and_tags(sample: Path) -> Non
         assert (sample / "reports" / report).exists(), report
     assert list((sample / "reports" / "figures").glob("*.png"))
     assert (
-        "| metric | candidate | production | threshold | result |"
+        "| metric | candidate | baseline (skill) | production | threshold | result |"
         in (sample / "reports" / "report.md").read_text()
     )
 

@@ -84,6 +84,27 @@ def test_bad_requests_are_422(served: httpx.Client, payload: dict, detail: str) 
     assert detail in response.text
 
 
+def test_a_wrong_type_is_422_naming_the_column(served: httpx.Client) -> None:
+    rows = _rows(2)
+    column = next(iter(rows[0]))
+    rows[1][column] = "not a number"
+    response = served.post("/predict", json={"rows": rows})
+    assert response.status_code == 422
+    assert f"column '{column}': 1 values that are not finite float numbers" in response.text
+
+
+def test_values_unseen_in_training_are_counted_in_warnings(served: httpx.Client) -> None:
+    rows = _rows(3)
+    column = next(iter(rows[0]))
+    rows[0][column] = 1e6
+    response = served.post("/predict", json={"rows": rows})
+    assert response.status_code == 200
+    warnings = response.json()["warnings"]
+    assert len(warnings) == 1
+    assert warnings[0].startswith(f"{column}: 1 value(s) outside the training range [")
+    assert len(response.json()["predictions"]) == 3
+
+
 def test_start_up_fails_without_a_production_model(project: Path) -> None:
     from fastapi.testclient import TestClient
 

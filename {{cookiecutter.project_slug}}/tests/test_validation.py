@@ -61,7 +61,7 @@ def test_failure_writes_every_violation_and_raises_one_line(tmp_path: Path) -> N
         validate_or_raise(bad, SCHEMA, path)
 
     assert "\n" not in str(error.value)
-    assert "size min (1)" in str(error.value)
+    assert "size min (1: values below 0.0)" in str(error.value)
     body = json.loads(path.read_text())
     assert body["passed"] is False
     assert {(v["column"], v["rule"]) for v in body["violations"]} == {

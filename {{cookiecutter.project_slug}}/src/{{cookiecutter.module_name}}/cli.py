@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from . import console
-from .config import DEFAULT_CONFIG, load_settings
+from .config import DEFAULT_CONFIG, check_reports_dir, load_settings
 from .errors import EXIT_OK, PipelineError
 from .timings import timed
 from .timings import write as write_timings
@@ -86,6 +86,7 @@ def run(argv: list[str]) -> str:
     # The data commands need neither MLflow nor the model code: they skip those imports (seconds).
     if (done := _data_command(args, settings)) is not None:
         return done
+    check_reports_dir(settings)
     with timed("imports"):
         from . import jobs
     try:
@@ -141,7 +142,9 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(jobs.model_card(settings, alias))
         return f"wrote {args.output}"
-    return f"wrote {jobs.predict(settings, args.input, args.output, alias)}"
+    result = jobs.predict(settings, args.input, args.output, alias)
+    warned = f" ({len(result.warnings)} warning(s) above)" if result.warnings else ""
+    return f"wrote {len(result.frame)} predictions to {args.output}{warned}"
 
 
 def _registered(version, created: bool, settings) -> str:

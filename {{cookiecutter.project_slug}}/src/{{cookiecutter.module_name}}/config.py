@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -27,36 +29,84 @@ class _Settings(BaseModel):
 _Model = TypeVar("_Model", bound=_Settings)
 
 
+class CsvSettings(_Settings):
+    """How the CSV files are written: separator, decimal mark, thousands separator, encoding."""
+
+    sep: str = Field(default=",", min_length=1, max_length=1)
+    decimal: str = Field(default=".", min_length=1, max_length=1)
+    thousands: str | None = Field(default=None, min_length=1, max_length=1)
+    encoding: str = "utf-8"
+
+    @model_validator(mode="after")
+    def _known_encoding(self) -> CsvSettings:
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError:
+            raise ValueError(f"unknown encoding {self.encoding!r} (e.g. utf-8, latin-1)") from None
+        if self.decimal == self.sep or self.decimal == self.thousands:
+            raise ValueError("decimal must differ from sep and thousands")
+        return self
+
+
 class DataSettings(_Settings):
     path: Path
     schema_file: Path
     target: str = Field(min_length=1)
     test_size: float = Field(gt=0, lt=1)
     seed: int = 42
+    csv: CsvSettings = CsvSettings()
+
+
+class TextSettings(_Settings):
+    """TF-IDF settings for `dtype: text` (free text) columns."""
+
+    max_features: int = Field(default=1000, ge=1)
+    ngram_max: int = Field(default=1, ge=1, le=3)
+    min_df: int = Field(default=1, ge=1)
+    lowercase: bool = True
 
 
 class PreprocessingSettings(_Settings):
     numeric_imputer: Literal["mean", "median", "most_frequent"] = "median"
     scale_numeric: bool = True
+    # str columns: one-hot (bounded by max_categories/min_frequency), ordinal codes, or target
+    # encoding (cross-fitted, for very many categories).
+    categorical_encoder: Literal["onehot", "ordinal", "target"] = "onehot"
+    max_categories: int | None = Field(default=20, ge=2)
+    min_frequency: int | float | None = Field(default=None, gt=0)
+    # Validation warns about str columns with more distinct values than this.
+    high_cardinality: int = Field(default=50, ge=2)
+    # auto: sparse matrices only for estimators that accept them (HistGradientBoosting does not).
+    output: Literal["auto", "dense", "sparse"] = "auto"
+    text: TextSettings = TextSettings()
 
 
 class ModelSettings(_Settings):
     estimator: str = Field(pattern=r"^sklearn(\.\w+)+$")
     params: dict[str, Any] = Field(default_factory=dict)
     preprocessing: PreprocessingSettings = PreprocessingSettings()
+    # Regression only: fit on a transformed target (log1p for skewed, non-negative targets).
+    target_transform: Literal["none", "log1p", "sqrt"] = "none"
 
 
 class Criterion(_Settings):
     metric: str
-    threshold: float
     direction: Literal["higher", "lower"]
+    # Absolute threshold; None: no absolute check (the baseline and production still apply).
+    threshold: float | None = None
     # Tolerated drop against production, in the metric's own units; None: the gate's default.
     max_regression: float | None = Field(default=None, ge=0)
+    # Required skill over the trivial baseline; None: the gate's default.
+    baseline_margin: float | None = Field(default=None, ge=0, le=1)
 
 
 class GateSettings(_Settings):
     criteria: list[Criterion] = Field(min_length=1)
     max_regression: float = Field(default=0.0, ge=0)
+    # Skill over the trivial baseline (DummyClassifier/DummyRegressor on the same split): the
+    # share of the gap between the baseline's score and a perfect score the candidate must
+    # close. 0.1 = 10 %; 0 = at least as good as the baseline; null = no baseline check.
+    baseline_margin: float | None = Field(default=0.1, ge=0, le=1)
 
 
 class RegistrySettings(_Settings):
@@ -80,15 +130,26 @@ class Settings(_Settings):
     reports_dir: Path = Path("reports")
 
 
+NUMERIC = ("int", "float")
+TEMPORAL = ("date", "datetime")
+
+
 class ColumnRule(_Settings):
-    dtype: Literal["int", "float", "str", "bool"]
+    # str: a category (one-hot/ordinal/target encoded); text: free text (TF-IDF);
+    # date/datetime: parsed with `format` (ISO 8601 if none) into calendar features.
+    dtype: Literal["int", "float", "str", "bool", "date", "datetime", "text"]
+    # feature: a model input; target: what is predicted (data.target); id: carried into the
+    # predictions, never an input; ignore: validated, not used; group: rows sharing a value stay
+    # on one side of the train/test split.
+    role: Literal["feature", "target", "id", "ignore", "group"] = "feature"
     nullable: bool = False
     min: float | None = None
     max: float | None = None
     allowed: list[str | float | int | bool] | None = None
+    format: str | None = None  # strftime format of date/datetime values, e.g. "%d/%m/%Y"
 
     @model_validator(mode="after")
-    def _no_yaml_booleans(self) -> ColumnRule:
+    def _consistent(self) -> ColumnRule:
         # YAML 1.1 reads unquoted yes/no/on/off/true/false as booleans: a text column declared
         # with allowed: [yes, no] would then reject every "yes" and "no" in the data.
         found = [value for value in self.allowed or [] if isinstance(value, bool)]
@@ -97,6 +158,12 @@ class ColumnRule(_Settings):
                 f"YAML read unquoted yes/no/on/off/true/false in `allowed` as booleans {found}: "
                 'quote the values, e.g. allowed: ["yes", "no"]'
             )
+        if self.dtype not in NUMERIC and (self.min is not None or self.max is not None):
+            raise ValueError(f"min/max apply to int and float columns, not {self.dtype}")
+        if self.format is not None and self.dtype not in TEMPORAL:
+            raise ValueError(f"format applies to date and datetime columns, not {self.dtype}")
+        if self.allowed is not None and self.dtype in (*TEMPORAL, "text"):
+            raise ValueError(f"allowed does not apply to {self.dtype} columns")
         return self
 
 
@@ -105,7 +172,30 @@ class Schema(_Settings):
 
     min_rows: int = Field(default=1, ge=1)
     max_duplicate_rows: int = Field(default=0, ge=0)
+    # Rows without a target value: dropped (counted in the validation report) or a violation.
+    missing_target: Literal["drop", "fail"] = "drop"
     columns: dict[str, ColumnRule] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _roles(self) -> Schema:
+        groups = self.names("group")
+        if len(groups) > 1:
+            raise ValueError(f"at most one column may have role group, found {groups}")
+        if len(self.names("target")) > 1:
+            raise ValueError(f"at most one column may have role target: {self.names('target')}")
+        return self
+
+    def names(self, role: str) -> list[str]:
+        """Columns with ``role``, in schema order."""
+        return [name for name, rule in self.columns.items() if rule.role == role]
+
+    def features(self, target: str) -> dict[str, ColumnRule]:
+        """The model's inputs: columns with role feature, except the target."""
+        return {
+            name: rule
+            for name, rule in self.columns.items()
+            if rule.role == "feature" and name != target
+        }
 
 
 def _first_error(error: ValidationError) -> str:
@@ -120,6 +210,12 @@ def _load(path: Path | str, model: type[_Model]) -> _Model:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a YAML file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start}): save it as UTF-8"
+        ) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
@@ -139,9 +235,56 @@ def load_settings(path: Path | str = DEFAULT_CONFIG, check_schema: bool = True) 
     writes that file).
     """
     settings = _load(path, Settings)
-    if check_schema and settings.data.target not in load_schema(settings.data.schema_file).columns:
-        raise ConfigError(f"{path}: data.target: {settings.data.target!r} is not in the schema")
+    _check_model(path, settings)
+    if check_schema:
+        _check_schema(path, settings, load_schema(settings.data.schema_file))
     return settings
+
+
+def _check_model(path: Path | str, settings: Settings) -> None:
+    """Settings that are valid one by one but not together."""
+    from .metrics import HIGHER_IS_BETTER
+
+    known = HIGHER_IS_BETTER[settings.task]
+    for i, criterion in enumerate(settings.gate.criteria):
+        key = f"{path}: gate.criteria.{i}"
+        if criterion.metric not in known:
+            shown = ", ".join(known)
+            raise ConfigError(
+                f"{key}.metric: {criterion.metric!r} is not a {settings.task} metric ({shown})"
+            )
+        expected = "higher" if known[criterion.metric] else "lower"
+        if criterion.direction != expected:
+            raise ConfigError(f"{key}.direction: {expected} is better for {criterion.metric}")
+    if settings.task == "classification" and settings.model.target_transform != "none":
+        raise ConfigError(f"{path}: model.target_transform: only for regression")
+
+
+def _check_schema(path: Path | str, settings: Settings, schema: Schema) -> None:
+    target = settings.data.target
+    where = f"{path}: data.target: {target!r}"
+    if target not in schema.columns:
+        raise ConfigError(f"{where} is not in the schema {settings.data.schema_file}")
+    role = schema.columns[target].role
+    if role not in ("feature", "target"):
+        raise ConfigError(f"{where} has role {role} in {settings.data.schema_file}")
+    if (declared := schema.names("target")) and declared != [target]:
+        raise ConfigError(
+            f"{where} but {settings.data.schema_file} gives role target to {declared[0]!r}"
+        )
+    if not schema.features(target):
+        raise ConfigError(f"{settings.data.schema_file}: no feature columns besides the target")
+
+
+def check_reports_dir(settings: Settings) -> None:
+    """The reports folder must be writable before a stage spends time on work it cannot save."""
+    path = settings.reports_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as error:
+        raise ConfigError(f"reports_dir: cannot write to {path} ({error.strerror})") from None
 
 
 def load_schema(path: Path | str) -> Schema:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from .config import NUMERIC, CsvSettings
 from .console import notice
 from .errors import DataError, UsageError
 from .files import atomic
@@ -61,26 +62,64 @@ def ensure(task: str, path: Path, why: str = "no data at {path}") -> None:
     notice("Sample data", f"{why.format(path=path)}: wrote the bundled sample there")
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV, turning every way it can be unusable into one-line DataError."""
+def read_csv(
+    path: Path, csv: CsvSettings | None = None, dtypes: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """Read a CSV in the configured dialect, turning every way it can be unusable into one line.
+
+    With ``dtypes`` (column → schema dtype), category, text, bool and date columns are read as
+    text, so a code such as 007 stays 007 and parsing is the schema's business, not the CSV
+    reader's.
+    """
     import pandas as pd
 
+    csv = csv or CsvSettings()
+    options = {
+        "sep": csv.sep,
+        "decimal": csv.decimal,
+        "thousands": csv.thousands,
+        "encoding": csv.encoding,
+    }
+    if dtypes:
+        options["dtype"] = {name: str for name, dtype in dtypes.items() if dtype not in NUMERIC}
     try:
         # In chunks: the parser's buffers stay small (at 1M rows, half the peak of one read).
-        chunks = list(pd.read_csv(path, chunksize=CHUNK_ROWS))
-        if len(chunks) == 1:
-            return chunks[0]
-        return pd.concat(chunks, ignore_index=True) if chunks else pd.read_csv(path)
+        chunks = list(pd.read_csv(path, chunksize=CHUNK_ROWS, **options))
+        if not chunks:  # a header and no rows
+            frame = pd.read_csv(path, **options)
+        else:
+            frame = chunks[0] if len(chunks) == 1 else pd.concat(chunks, ignore_index=True)
     except FileNotFoundError:
         if dvc_file(path).exists():
             raise DataError(f"{path}: not here but tracked by DVC: run `make data-pull`") from None
         raise DataError(f"{path}: file not found (data.path in config/pipeline.yaml)") from None
     except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a CSV file (data.path)") from None
+        raise UsageError(f"{path}: is a folder, not a CSV file") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
+        raise DataError(
+            f"{path}: not {csv.encoding} text (byte {error.object[error.start]:#x} at offset "
+            f"{error.start}): set data.csv.encoding in config/pipeline.yaml, e.g. latin-1"
+        ) from None
+    except (pd.errors.ParserError, ValueError) as error:
         raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
+    _check_dialect(path, frame, csv)
+    return frame
+
+
+def _check_dialect(path: Path, frame: pd.DataFrame, csv: CsvSettings) -> None:
+    """A file read as one column whose header holds another separator was written with it."""
+    if frame.shape[1] != 1:
+        return
+    header = str(frame.columns[0])
+    for separator in (";", "\t", ",", "|"):
+        if separator != csv.sep and separator in header:
+            raise DataError(
+                f"{path}: every row is one column, and the header contains {separator!r}: "
+                f"the file looks {separator!r}-separated: set data.csv.sep in "
+                "config/pipeline.yaml"
+            )
 
 
 def digests(path: Path) -> tuple[str, str]:
@@ -149,16 +188,40 @@ class Split:
     y_test: pd.Series
 
 
-def split(frame: pd.DataFrame, target: str, test_size: float, seed: int, stratify: bool) -> Split:
-    """Deterministic train/test split (stratified for classification): the gate re-creates it."""
-    from sklearn.model_selection import train_test_split
+def split(
+    frame: pd.DataFrame,
+    target: str,
+    test_size: float,
+    seed: int,
+    stratify: bool,
+    group: str | None = None,
+) -> Split:
+    """Deterministic train/test split (stratified for classification): the gate re-creates it.
+
+    With a ``group`` column, every group lands on one side only (stratified by class as far as
+    the groups allow), so the test score is that of groups the model has never seen.
+    """
+    from sklearn.model_selection import (
+        GroupShuffleSplit,
+        StratifiedGroupKFold,
+        train_test_split,
+    )
 
     features, labels = frame.drop(columns=[target]), frame[target]
-    x_train, x_test, y_train, y_test = train_test_split(
-        features,
-        labels,
-        test_size=test_size,
-        random_state=seed,
-        stratify=labels if stratify else None,
-    )
-    return Split(x_train, x_test, y_train, y_test)
+    if group is None:
+        x_train, x_test, y_train, y_test = train_test_split(
+            features,
+            labels,
+            test_size=test_size,
+            random_state=seed,
+            stratify=labels if stratify else None,
+        )
+        return Split(x_train, x_test, y_train, y_test)
+    groups = frame[group].astype(str)
+    if stratify:
+        folds = max(2, round(1 / test_size))
+        splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    else:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    train, test = next(splitter.split(features, labels, groups))
+    return Split(features.iloc[train], features.iloc[test], labels.iloc[train], labels.iloc[test])

@@ -1,26 +1,38 @@
-"""Gate decision: absolute criteria plus no regression against production. Pure, no I/O."""
+"""Gate decision: thresholds, skill over a trivial baseline, no regression against production.
+
+Pure, no I/O.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .config import GateSettings
+from .metrics import skill
 
 
 @dataclass(frozen=True)
 class Check:
     metric: str
     candidate: float
-    threshold: float
+    threshold: float | None  # None: no absolute threshold
     direction: str
     production: float | None
     tolerance: float
     meets_threshold: bool
     no_regression: bool | None  # None: no production model to compare with
+    baseline: float | None = None
+    skill: float | None = None  # share of the baseline-to-perfect gap the candidate closes
+    margin: float | None = None  # required skill; None: no baseline check
+    beats_baseline: bool | None = None
 
     @property
     def passed(self) -> bool:
-        return self.meets_threshold and self.no_regression is not False
+        return (
+            self.meets_threshold
+            and self.no_regression is not False
+            and self.beats_baseline is not False
+        )
 
 
 @dataclass(frozen=True)
@@ -33,12 +45,19 @@ class GateResult:
         return not self.problems and all(check.passed for check in self.checks)
 
 
+def _default(value: float | None, fallback: float | None) -> float | None:
+    return fallback if value is None else value
+
+
 def decide(
     gate: GateSettings,
+    task: str,
     candidate: dict[str, float],
+    baseline: dict[str, float] | None,
     production: dict[str, float] | None,
 ) -> GateResult:
-    """Check every criterion; a metric the candidate lacks fails the gate rather than passing."""
+    """Check every criterion: threshold (if any), skill over the trivial baseline, and no
+    regression against production. A metric the candidate lacks fails the gate."""
     checks, problems = [], []
     for criterion in gate.criteria:
         if criterion.metric not in candidate:
@@ -46,28 +65,40 @@ def decide(
             continue
         value = candidate[criterion.metric]
         higher = criterion.direction == "higher"
-        meets = value >= criterion.threshold if higher else value <= criterion.threshold
-        tolerance = (
-            criterion.max_regression
-            if criterion.max_regression is not None
-            else gate.max_regression
-        )
-        baseline = None if production is None else production.get(criterion.metric)
+        meets = True
+        if criterion.threshold is not None:
+            meets = value >= criterion.threshold if higher else value <= criterion.threshold
+        tolerance = _default(criterion.max_regression, gate.max_regression)
+        reference = None if production is None else production.get(criterion.metric)
         no_regression = None
-        if baseline is not None:
+        if reference is not None:
             no_regression = (
-                value >= baseline - tolerance if higher else value <= baseline + tolerance
+                value >= reference - tolerance if higher else value <= reference + tolerance
             )
+        margin = _default(criterion.baseline_margin, gate.baseline_margin)
+        base = None if baseline is None else baseline.get(criterion.metric)
+        gained = beats = None
+        if margin is not None:
+            if base is None:
+                problems.append(f"no baseline score for {criterion.metric!r}: train again")
+            else:
+                gained = skill(criterion.metric, task, value, base)
+                # Strictly better than the baseline, by at least the margin.
+                beats = gained >= margin and gained > 0
         checks.append(
             Check(
                 criterion.metric,
                 value,
                 criterion.threshold,
                 criterion.direction,
-                baseline,
+                reference,
                 tolerance,
                 meets,
                 no_regression,
+                base,
+                gained,
+                margin,
+                beats,
             )
         )
     return GateResult(checks, problems)
@@ -92,19 +123,25 @@ def report_markdown(
         "",
         f"Production: {production_label}",
         "",
-        "| metric | candidate | production | threshold | result |",
-        "|---|---|---|---|---|",
+        "| metric | candidate | baseline (skill) | production | threshold | result |",
+        "|---|---|---|---|---|---|",
     ]
     for check in result.checks:
         sign = "≥" if check.direction == "higher" else "≤"
+        threshold = "—" if check.threshold is None else f"{sign} {check.threshold:g}"
+        baseline = _number(check.baseline)
+        if check.skill is not None:
+            baseline += f" ({check.skill * 100:+.0f}%)"
         outcome = "pass" if check.passed else "fail"
         if not check.meets_threshold:
             outcome += " (threshold)"
+        if check.beats_baseline is False:
+            outcome += f" (skill over baseline below {check.margin * 100:.0f}%)"
         if check.no_regression is False:
             outcome += f" (regressed more than {check.tolerance:g})"
         lines.append(
-            f"| {check.metric} | {_number(check.candidate)} | {_number(check.production)} "
-            f"| {sign} {check.threshold:g} | {outcome} |"
+            f"| {check.metric} | {_number(check.candidate)} | {baseline} "
+            f"| {_number(check.production)} | {threshold} | {outcome} |"
         )
     lines += [f"- ❌ {problem}" for problem in result.problems]
     lines += ["", "**Data**", "", *[f"- {line}" for line in data_lines], "", f"**Run**: {run_line}"]

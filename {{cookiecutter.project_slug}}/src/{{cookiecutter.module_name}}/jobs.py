@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import data, gate, tracking
-from .config import Settings, load_schema
+from .config import ConfigError, Schema, Settings, load_schema
 from .console import warning
 from .errors import DataError, GateFailed, RegistryError, UsageError
+from .files import atomic
 from .timings import timed
 from .validation import validate_or_raise
+
+
+@dataclass
+class Prediction:
+    frame: pd.DataFrame  # id columns, prediction, proba_<class>
+    warnings: list[str] = field(default_factory=list)
 
 
 def _write_json(path: Path, body: dict[str, Any]) -> None:
@@ -44,40 +52,125 @@ def git_sha() -> str:
     return result.stdout.strip()
 
 
+def _dtypes(schema: Schema) -> dict[str, str]:
+    return {name: rule.dtype for name, rule in schema.columns.items()}
+
+
+def read_training_data(settings: Settings, schema: Schema) -> pd.DataFrame:
+    """The training data in the configured dialect (no checks; see ``validate``)."""
+    if settings.data.path.is_dir():
+        raise ConfigError(f"data.path: {settings.data.path} is a folder, not a CSV file")
+    return data.read_csv(settings.data.path, settings.data.csv, _dtypes(schema))
+
+
+def _labelled(settings: Settings, frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a target value (the schema's missing_target: drop counts the others)."""
+    labels = frame[settings.data.target]
+    return frame if labels.notna().all() else frame[labels.notna()]
+
+
 def validate(settings: Settings) -> pd.DataFrame:
-    """Check the training data against the schema; raise DataError listing every violation."""
+    """Check the training data against the schema; raise DataError listing every violation.
+
+    Returns the rows to train on: those with a target value.
+    """
     with timed("validation"):
         data.ensure(settings.task, settings.data.path)
         schema = load_schema(settings.data.schema_file)
-        frame = data.read_csv(settings.data.path)
-        validate_or_raise(frame, schema, settings.reports_dir / "validation.json")
-    return frame
+        frame = read_training_data(settings, schema)
+        report = validate_or_raise(
+            frame,
+            schema,
+            settings.reports_dir / "validation.json",
+            target=settings.data.target,
+            task=settings.task,
+            high_cardinality=settings.model.preprocessing.high_cardinality,
+        )
+        for line in report.warnings:
+            warning("Data", line)
+    return _labelled(settings, frame)
 
 
-def _split(settings: Settings, frame: pd.DataFrame) -> data.Split:
-    return data.split(
-        frame,
-        settings.data.target,
-        settings.data.test_size,
-        settings.data.seed,
-        stratify=settings.task == "classification",
-    )
+def _split(settings: Settings, frame: pd.DataFrame, schema: Schema) -> data.Split:
+    """The train/test split, after checking data.test_size leaves both sides usable."""
+    target, size = settings.data.target, settings.data.test_size
+    test_rows = math.ceil(size * len(frame))
+    train_rows = len(frame) - test_rows
+    classification = settings.task == "classification"
+    needed = frame[target].nunique() if classification else 2
+    what = f"{needed} classes" if classification else "a score"
+    if min(test_rows, train_rows) < needed:
+        raise ConfigError(
+            f"data.test_size: {size} splits {len(frame)} rows into {train_rows} train / "
+            f"{test_rows} test, too few for {what}: change it or add data"
+        )
+    group = next(iter(schema.names("group")), None)
+    if group is not None:
+        groups = frame[group].nunique()
+        folds = max(2, round(1 / size)) if classification else 2
+        if groups < folds:
+            raise DataError(
+                f"{group}: {groups} group(s), a grouped split with test_size {size} needs {folds}"
+            )
+    return data.split(frame, target, size, settings.data.seed, classification, group)
+
+
+def _fit(pipeline: Any, settings: Settings, parts: data.Split) -> None:
+    """Fit; an estimator that refuses the data or its own settings is a config error."""
+    transform = settings.model.target_transform
+    if transform != "none" and (low := float(parts.y_train.min())) < 0:
+        raise ConfigError(f"model.target_transform: {transform} needs a target >= 0 (min {low:g})")
+    try:
+        pipeline.fit(parts.x_train, parts.y_train)
+    except (ValueError, TypeError) as error:
+        message = str(error).strip().splitlines()[0]
+        raise ConfigError(
+            f"model.estimator: {settings.model.estimator} could not fit this data: {message}"
+        ) from None
+
+
+def _baseline(settings: Settings, parts: data.Split) -> dict[str, float]:
+    """Scores of the trivial model (class priors, or the mean) on the same split."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    from .metrics import score
+
+    if settings.task == "classification":
+        dummy = DummyClassifier(strategy="prior")
+    else:
+        dummy = DummyRegressor(strategy="mean")
+    dummy.fit(parts.x_train, parts.y_train)
+    return score(settings.task, dummy, parts.x_test, parts.y_test)
+
+
+def _relative(task: str, metrics: dict[str, float], baseline: dict[str, float]) -> None:
+    """Add rmse_vs_baseline (regression): RMSE as a share of the baseline's."""
+    if task == "regression":
+        scale = baseline["rmse"] or 1.0
+        metrics["rmse_vs_baseline"] = metrics["rmse"] / scale
+        baseline["rmse_vs_baseline"] = baseline["rmse"] / scale
 
 
 def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Fit the configured pipeline, score it, track everything in one MLflow run."""
+    """Fit the configured pipeline, score it and the baseline, track it in one MLflow run."""
+    from . import contract
     from .figures import write_figures
     from .metrics import score
     from .model import build_pipeline
 
     frame = validate(settings) if frame is None else frame
     schema = load_schema(settings.data.schema_file)
-    parts = _split(settings, frame)
+    target = settings.data.target
+    parts = _split(settings, frame, schema)
+    features = list(schema.features(target))
+    parts = data.Split(parts.x_train[features], parts.x_test[features], parts.y_train, parts.y_test)
     with timed("fit"):
-        pipeline = build_pipeline(settings.model, schema, settings.data.target, settings.data.seed)
-        pipeline.fit(parts.x_train, parts.y_train)
+        pipeline = build_pipeline(settings.model, schema, target, settings.data.seed, settings.task)
+        _fit(pipeline, settings, parts)
     with timed("scoring"):
         metrics = score(settings.task, pipeline, parts.x_test, parts.y_test)
+        baseline = _baseline(settings, parts)
+        _relative(settings.task, metrics, baseline)
     with timed("figures"):
         figures = write_figures(
             settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
@@ -93,14 +186,16 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
         frame=frame,
         x_example=parts.x_train,
         params=params,
-        metrics=metrics,
+        metrics=metrics | {f"baseline_{key}": value for key, value in baseline.items()},
         tags=tags,
         figures=figures,
+        metadata={"contract": contract.build(schema, target, parts.x_train)},
     )
     record = {
         **asdict(run),
         **tags,
         "metrics": metrics,
+        "baseline_metrics": baseline,
         "rows": len(frame),
         "train_rows": len(parts.x_train),
         "test_rows": len(parts.x_test),
@@ -109,7 +204,9 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     return record
 
 
-def _production_metrics(settings: Settings, frame: pd.DataFrame) -> tuple[dict | None, str, list]:
+def _production_metrics(
+    settings: Settings, frame: pd.DataFrame, schema: Schema
+) -> tuple[dict | None, str, list]:
     """Re-score the production model on the current test split (None when there is none)."""
     from .metrics import score
 
@@ -118,11 +215,11 @@ def _production_metrics(settings: Settings, frame: pd.DataFrame) -> tuple[dict |
     if production is None:
         return None, f"none yet (no version has alias `{alias}`)", []
     label = f"version {production.version} (`{alias}`)"
-    parts = _split(settings, frame)
+    parts = _split(settings, frame, schema)
     model = tracking.load_model(f"models:/{settings.registry.model_name}@{alias}")
     try:
         return score(settings.task, model, parts.x_test, parts.y_test), label, []
-    except (ValueError, KeyError) as error:
+    except (ValueError, KeyError, TypeError) as error:
         return None, label, [f"production model cannot score the current data: {error}"]
 
 
@@ -136,12 +233,19 @@ def run_gate(
 
 def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame | None):
     record = record or _read_json(settings.reports_dir / "metrics.json", "train")
+    schema = load_schema(settings.data.schema_file)
     if frame is None:
-        frame = data.read_csv(settings.data.path)
+        frame = _labelled(settings, read_training_data(settings, schema))
         if data.sha256(settings.data.path) != record["data_sha256"]:
             raise DataError("the data changed since training: run `make train` again")
-    production, label, problems = _production_metrics(settings, frame)
-    result = gate.decide(settings.gate, record["metrics"], production)
+    production, label, problems = _production_metrics(settings, frame, schema)
+    result = gate.decide(
+        settings.gate,
+        settings.task,
+        record["metrics"],
+        record.get("baseline_metrics"),
+        production,
+    )
     result = replace(result, problems=result.problems + problems)
     run = tracking.LoggedRun(record["run_id"], record["model_uri"], record["experiment_id"])
     _write_json(
@@ -217,41 +321,47 @@ def promote(settings: Settings, sha: str | None, number: int | None) -> Any:
     return model_version
 
 
-def load_for_prediction(settings: Settings, alias: str) -> tuple[Any, list[str], Any]:
-    """The model behind ``alias``, its signature's input columns and its registry version."""
+def load_for_prediction(settings: Settings, alias: str) -> tuple[Any, dict[str, Any], Any]:
+    """The model behind ``alias``, its predict-time contract and its registry version."""
     model_version = tracking.version_by_alias(settings, alias)
     if model_version is None:
         raise RegistryError(f"no version of {settings.registry.model_name} has alias `{alias}`")
     uri = f"models:/{settings.registry.model_name}@{alias}"
-    return tracking.load_model(uri), tracking.input_columns(uri), model_version
+    return tracking.load_model(uri), tracking.model_contract(uri), model_version
 
 
-def predict_frame(model: Any, columns: list[str], frame: pd.DataFrame) -> pd.DataFrame:
-    """Predictions (and class probabilities) for ``frame``; DataError if it misses the signature."""
-    if missing := [name for name in columns if name not in frame.columns]:
-        raise DataError(f"missing column(s) the model needs: {', '.join(missing)}")
-    features = frame[columns]
+def predict_frame(model: Any, contract_: dict[str, Any], frame: pd.DataFrame) -> Prediction:
+    """Id columns, predictions (and class probabilities) for ``frame``, with the contract's
+    warnings; DataError naming the column if ``frame`` breaks the contract."""
+    from . import contract
+
+    checked = contract.check(contract_, frame)
     try:
-        out = pd.DataFrame({"prediction": model.predict(features)}, index=frame.index)
+        out = pd.DataFrame({"prediction": model.predict(checked.features)}, index=frame.index)
         if hasattr(model, "predict_proba"):
-            for label, column in zip(model.classes_, model.predict_proba(features).T, strict=True):
+            probabilities = model.predict_proba(checked.features).T
+            for label, column in zip(model.classes_, probabilities, strict=True):
                 out[f"proba_{label}"] = column
     except (ValueError, TypeError) as error:
-        raise DataError(f"input does not match the model signature ({error})") from None
-    return out
+        message = str(error).splitlines()[0]
+        raise DataError(f"input does not match the model ({message})") from None
+    return Prediction(pd.concat([checked.ids, out], axis=1), checked.warnings)
 
 
-def predict(settings: Settings, source: Path, target: Path, alias: str) -> Path:
-    """Score a CSV with ``models:/<name>@<alias>``; add class probabilities when there are any."""
-    model, columns, _ = load_for_prediction(settings, alias)
-    frame = data.read_csv(source)
+def predict(settings: Settings, source: Path, target: Path, alias: str) -> Prediction:
+    """Score a CSV with ``models:/<name>@<alias>``: id columns, prediction, class probabilities."""
+    model, contract_, _ = load_for_prediction(settings, alias)
+    dtypes = {name: entry["dtype"] for name, entry in contract_["features"].items()}
+    frame = data.read_csv(source, settings.data.csv, dtypes)
     try:
-        out = predict_frame(model, columns, frame)
+        result = predict_frame(model, contract_, frame)
     except DataError as error:
         raise DataError(f"{source}: {error}") from None
-    target.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(target, index=False)
-    return target
+    for line in result.warnings:
+        warning("Unseen values", line)
+    with atomic(target) as partial:
+        result.frame.to_csv(partial, index=False)
+    return result
 
 
 def export_model(settings: Settings, output: Path, alias: str | None = None) -> Path:

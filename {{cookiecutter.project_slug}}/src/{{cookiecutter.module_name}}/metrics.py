@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the config check imports this module: keep it free of heavy imports
+    import pandas as pd
 
 # Every metric the pipeline logs, and whether higher is better.
 HIGHER_IS_BETTER = {
     "classification": {
         "accuracy": True,
+        "balanced_accuracy": True,
         "precision_macro": True,
         "recall_macro": True,
         "f1_macro": True,
@@ -18,12 +21,43 @@ HIGHER_IS_BETTER = {
         "roc_auc": True,
         "log_loss": False,
     },
-    "regression": {"rmse": False, "mae": False, "r2": True},
+    # rmse_vs_baseline: RMSE relative to the trivial baseline's (1 = no better than the mean),
+    # comparable across datasets like r2.
+    "regression": {
+        "rmse": False,
+        "mae": False,
+        "mape": False,
+        "r2": True,
+        "rmse_vs_baseline": False,
+    },
 }
 
 
+def perfect(metric: str, task: str) -> float:
+    """The best possible value of ``metric``: 1 for scores, 0 for errors."""
+    return 1.0 if HIGHER_IS_BETTER[task][metric] else 0.0
+
+
+def skill(metric: str, task: str, candidate: float, baseline: float) -> float:
+    """Share of the gap between ``baseline`` and a perfect score that ``candidate`` closes.
+
+    1 is perfect, 0 is no better than the baseline, negative is worse. A baseline that is
+    already perfect leaves no gap: a perfect candidate scores 0, anything else -1.
+    """
+    best = perfect(metric, task)
+    gap = best - baseline
+    if gap == 0:
+        return 0.0 if candidate == best else -1.0
+    return (candidate - baseline) / gap
+
+
 def score(task: str, model, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str, float]:
-    """The task's metrics for ``model`` on ``(x_test, y_test)``."""
+    """The task's metrics for ``model`` on ``(x_test, y_test)``.
+
+    Classifiers without ``predict_proba`` (e.g. LinearSVC) get roc_auc from their decision
+    function and no log_loss.
+    """
+    import numpy as np
     from sklearn import metrics as m
 
     predicted = model.predict(x_test)
@@ -31,9 +65,13 @@ def score(task: str, model, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str
         return {
             "rmse": float(np.sqrt(m.mean_squared_error(y_test, predicted))),
             "mae": float(m.mean_absolute_error(y_test, predicted)),
+            "mape": float(m.mean_absolute_percentage_error(y_test, predicted)),
             "r2": float(m.r2_score(y_test, predicted)),
         }
-    result = {"accuracy": float(m.accuracy_score(y_test, predicted))}
+    result = {
+        "accuracy": float(m.accuracy_score(y_test, predicted)),
+        "balanced_accuracy": float(m.balanced_accuracy_score(y_test, predicted)),
+    }
     for average in ("macro", "weighted"):
         precision, recall, f1, _ = m.precision_recall_fscore_support(
             y_test, predicted, average=average, zero_division=0
@@ -43,13 +81,21 @@ def score(task: str, model, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str
             f"recall_{average}": float(recall),
             f"f1_{average}": float(f1),
         }
-    probabilities = model.predict_proba(x_test)
     classes = list(model.classes_)
-    if len(classes) == 2:
-        result["roc_auc"] = float(m.roc_auc_score(y_test, probabilities[:, 1]))
+    if len(set(y_test)) < 2:
+        return result  # roc_auc is undefined on a one-class test split
+    if hasattr(model, "predict_proba"):
+        scores = model.predict_proba(x_test)
+        result["log_loss"] = float(m.log_loss(y_test, scores, labels=classes))
+    elif hasattr(model, "decision_function"):
+        scores = model.decision_function(x_test)
     else:
+        return result
+    if len(classes) == 2:
+        positive = scores[:, 1] if scores.ndim == 2 else scores
+        result["roc_auc"] = float(m.roc_auc_score(y_test, positive))
+    elif hasattr(model, "predict_proba"):
         result["roc_auc"] = float(
-            m.roc_auc_score(y_test, probabilities, multi_class="ovr", labels=classes)
+            m.roc_auc_score(y_test, scores, multi_class="ovr", labels=classes)
         )
-    result["log_loss"] = float(m.log_loss(y_test, probabilities, labels=classes))
     return result

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
+from typing import Any
 
-from .config import ConfigError, ModelSettings, Schema
+from .config import NUMERIC, TEMPORAL, ConfigError, ModelSettings, PreprocessingSettings, Schema
 
 
-def resolve_estimator(dotted: str) -> type:
+def resolve_estimator(dotted: str, task: str | None = None) -> type:
     """Import ``sklearn.<module>.<Class>``; a bad path is a ConfigError naming model.estimator."""
+    from sklearn.base import is_classifier, is_regressor
+
     module_name, _, class_name = dotted.rpartition(".")
     try:
         estimator = getattr(importlib.import_module(module_name), class_name)
@@ -17,38 +21,142 @@ def resolve_estimator(dotted: str) -> type:
         raise ConfigError(f"model.estimator: {dotted!r} is not a scikit-learn estimator") from None
     if not (inspect.isclass(estimator) and hasattr(estimator, "fit")):
         raise ConfigError(f"model.estimator: {dotted!r} is not a scikit-learn estimator")
+    if task is not None:
+        try:
+            instance = estimator()
+        except TypeError as error:  # e.g. Stacking and Voting need a list of estimators
+            raise ConfigError(
+                f"model.estimator: {dotted} needs constructor arguments a config cannot give "
+                f"({str(error).splitlines()[0]})"
+            ) from None
+        kind = {"classification": is_classifier, "regression": is_regressor}[task]
+        if not kind(instance):
+            raise ConfigError(f"model.estimator: {dotted} is not a {task} estimator (task: {task})")
     return estimator
 
 
-def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: int):
-    """Impute (+ scale) numeric columns, one-hot encode the others, then the estimator."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+def make_estimator(settings: ModelSettings, task: str, seed: int) -> Any:
+    """The configured estimator, its parameters checked by scikit-learn before any fitting."""
+    from sklearn.utils import get_tags
 
-    features = {name: rule for name, rule in schema.columns.items() if name != target}
-    numeric = [name for name, rule in features.items() if rule.dtype in ("int", "float")]
-    categorical = [name for name in features if name not in numeric]
-    numeric_steps = [("impute", SimpleImputer(strategy=settings.preprocessing.numeric_imputer))]
-    if settings.preprocessing.scale_numeric:
-        # In place: it scales the imputer's fresh output, never the caller's data.
-        numeric_steps.append(("scale", StandardScaler(copy=False)))
-    transformers = [("numeric", Pipeline(numeric_steps), numeric)]
-    if categorical:
-        encode = OneHotEncoder(handle_unknown="ignore")
-        categorical_steps = [
-            ("impute", SimpleImputer(strategy="most_frequent")),
-            ("encode", encode),
-        ]
-        transformers.append(("categorical", Pipeline(categorical_steps), categorical))
-
-    estimator_class = resolve_estimator(settings.estimator)
+    estimator_class = resolve_estimator(settings.estimator, task)
     params = dict(settings.params)
     if "random_state" in estimator_class().get_params():
         params.setdefault("random_state", seed)
     try:
         estimator = estimator_class(**params)
-    except TypeError as error:
-        raise ConfigError(f"model.params: {error}") from None
-    return Pipeline([("preprocess", ColumnTransformer(transformers)), ("model", estimator)])
+        estimator._validate_params()
+    except (TypeError, ValueError) as error:
+        raise ConfigError(_param_error(error)) from None
+    if not get_tags(estimator).target_tags.single_output:
+        raise ConfigError(f"model.estimator: {settings.estimator} needs several target columns")
+    return estimator
+
+
+def _param_error(error: Exception) -> str:
+    """scikit-learn's message, keyed by the parameter it names (model.params.C: ...)."""
+    message = str(error).splitlines()[0]
+    if named := re.search(r"The '(\w+)' parameter", message) or re.search(
+        r"keyword argument '(\w+)'", message
+    ):
+        return f"model.params.{named.group(1)}: {message}"
+    return f"model.params: {message}"
+
+
+def wants_dense(estimator: Any, preprocessing: PreprocessingSettings) -> bool:
+    """Dense features unless the estimator accepts sparse ones (or the config says)."""
+    from sklearn.utils import get_tags
+
+    if preprocessing.output != "auto":
+        return preprocessing.output == "dense"
+    return not get_tags(estimator).input_tags.sparse
+
+
+def _categorical(settings: PreprocessingSettings, task: str, dense: bool) -> Any:
+    from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
+
+    if settings.categorical_encoder == "ordinal":
+        return OrdinalEncoder(
+            handle_unknown="use_encoded_value",
+            unknown_value=-1,
+            encoded_missing_value=-1,
+            max_categories=settings.max_categories,
+            min_frequency=settings.min_frequency,
+        )
+    if settings.categorical_encoder == "target":
+        return TargetEncoder(target_type="continuous" if task == "regression" else "auto")
+    return OneHotEncoder(
+        handle_unknown="infrequent_if_exist",
+        max_categories=settings.max_categories,
+        min_frequency=settings.min_frequency,
+        sparse_output=not dense,
+    )
+
+
+def build_preprocessor(
+    settings: PreprocessingSettings, schema: Schema, target: str, task: str, dense: bool
+) -> Any:
+    """One transformer per kind of column; id, ignore and group columns are dropped."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .features import BoolColumns, CalendarFeatures, Categories, TextColumn
+
+    features = schema.features(target)
+
+    def of(*dtypes: str) -> list[str]:
+        return [name for name, rule in features.items() if rule.dtype in dtypes]
+
+    def numeric(*first: tuple[str, Any]) -> Pipeline:
+        steps = [*first, ("impute", SimpleImputer(strategy=settings.numeric_imputer))]
+        if settings.scale_numeric:
+            # In place: it scales the imputer's fresh output, never the caller's data.
+            steps.append(("scale", StandardScaler(copy=False)))
+        return Pipeline(steps)
+
+    transformers = []
+    if columns := of(*NUMERIC):
+        transformers.append(("numeric", numeric(), columns))
+    if columns := of("bool"):
+        transformers.append(("bool", numeric(("parse", BoolColumns())), columns))
+    for kind in TEMPORAL:
+        for name in of(kind):
+            calendar = CalendarFeatures(kind=kind, fmt=features[name].format)
+            transformers.append((f"{kind}_{name}", numeric(("calendar", calendar)), [name]))
+    if columns := of("str"):
+        steps = [
+            ("text", Categories()),
+            ("encode", _categorical(settings, task, dense)),
+        ]
+        transformers.append(("categorical", Pipeline(steps), columns))
+    text = settings.text
+    for name in of("text"):
+        vectorizer = TfidfVectorizer(
+            max_features=text.max_features,
+            ngram_range=(1, text.ngram_max),
+            min_df=text.min_df,
+            lowercase=text.lowercase,
+        )
+        steps = [("text", TextColumn()), ("tfidf", vectorizer)]
+        transformers.append((f"text_{name}", Pipeline(steps), [name]))
+    # Dense output turns any sparse block (one-hot, TF-IDF) dense too.
+    return ColumnTransformer(transformers, sparse_threshold=0 if dense else 0.3)
+
+
+def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: int, task: str):
+    """Preprocessing for every kind of column, then the estimator (target transformed if set)."""
+    import numpy as np
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.pipeline import Pipeline
+
+    estimator = make_estimator(settings, task, seed)
+    dense = wants_dense(estimator, settings.preprocessing)
+    preprocess = build_preprocessor(settings.preprocessing, schema, target, task, dense)
+    if settings.target_transform == "log1p":
+        estimator = TransformedTargetRegressor(estimator, func=np.log1p, inverse_func=np.expm1)
+    elif settings.target_transform == "sqrt":
+        estimator = TransformedTargetRegressor(estimator, func=np.sqrt, inverse_func=np.square)
+    return Pipeline([("preprocess", preprocess), ("model", estimator)])

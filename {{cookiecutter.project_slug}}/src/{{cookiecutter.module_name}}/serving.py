@@ -26,6 +26,10 @@ class PredictResponse(BaseModel):
     model_version: int
     predictions: list[Any]
     probabilities: list[dict[str, float]] | None = None
+    # Id columns of the request, row by row, when the model's schema declares any.
+    ids: list[dict[str, Any]] | None = None
+    # Values the model has not seen in training (unknown categories, out-of-range numbers).
+    warnings: list[str] = Field(default_factory=list)
 
 
 def create_app(config: Path | str = DEFAULT_CONFIG, alias: str | None = None) -> FastAPI:
@@ -35,7 +39,7 @@ def create_app(config: Path | str = DEFAULT_CONFIG, alias: str | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.model, app.state.columns, version = jobs.load_for_prediction(settings, alias)
+        app.state.model, app.state.contract, version = jobs.load_for_prediction(settings, alias)
         app.state.version = int(version.version)
         yield
 
@@ -52,15 +56,20 @@ def create_app(config: Path | str = DEFAULT_CONFIG, alias: str | None = None) ->
 
     @app.post("/predict")
     def predict(request: PredictRequest) -> PredictResponse:
+        frame = pd.DataFrame(request.rows)
         try:
-            out = jobs.predict_frame(app.state.model, app.state.columns, pd.DataFrame(request.rows))
+            result = jobs.predict_frame(app.state.model, app.state.contract, frame)
         except DataError as error:
             raise HTTPException(status_code=422, detail=str(error)) from None
-        probabilities = out.drop(columns="prediction")
+        out = result.frame
+        probabilities = out[[name for name in out.columns if name.startswith("proba_")]]
+        ids = out[[name for name in app.state.contract["ids"] if name in out.columns]]
         return PredictResponse(
             model_version=app.state.version,
             predictions=out["prediction"].tolist(),
             probabilities=probabilities.to_dict("records") if len(probabilities.columns) else None,
+            ids=ids.to_dict("records") if len(ids.columns) else None,
+            warnings=result.warnings,
         )
 
     return app

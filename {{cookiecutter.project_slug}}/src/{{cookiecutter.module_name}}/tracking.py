@@ -53,8 +53,10 @@ def log_training_run(
     metrics: dict[str, float],
     tags: dict[str, str],
     figures: list[Path],
+    metadata: dict[str, Any],
 ) -> LoggedRun:
-    """One MLflow run: params, metrics, data input with digest, figures, and the model (skops)."""
+    """One MLflow run: params, metrics, data input with digest, figures, and the model (skops)
+    with ``metadata`` (the predict-time contract) in its MLmodel file."""
     with timed("mlflow_logging"):
         connect(settings)
         experiment = mlflow.set_experiment(settings.tracking.experiment)
@@ -77,6 +79,7 @@ def log_training_run(
                 pip_requirements=model_requirements(),
                 serialization_format="skops",
                 skops_trusted_types=_own_types(model),
+                metadata=metadata,
             )
     return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
 
@@ -125,9 +128,30 @@ def load_model(uri: str) -> Any:
         raise RegistryError(f"cannot load model {uri}: {error.message.splitlines()[0]}") from None
 
 
-def input_columns(uri: str) -> list[str]:
-    """Column names of the model signature's inputs."""
-    return mlflow.models.get_model_info(uri).signature.inputs.input_names()
+# MLflow signature types → schema dtypes, for models logged before the contract existed.
+_SIGNATURE_DTYPES = {"double": "float", "float": "float", "long": "int", "integer": "int"}
+_SIGNATURE_DTYPES |= {"boolean": "bool", "datetime": "datetime"}
+
+
+def model_contract(uri: str) -> dict[str, Any]:
+    """The predict-time contract stored with the model (see contract.py).
+
+    A model logged without one gets a contract from its signature: its columns and types.
+    """
+    try:
+        info = mlflow.models.get_model_info(uri)
+    except MlflowException as error:
+        raise RegistryError(f"cannot read model {uri}: {error.message.splitlines()[0]}") from None
+    if "contract" in (info.metadata or {}):
+        return info.metadata["contract"]
+    features = {
+        spec.name: {
+            "dtype": _SIGNATURE_DTYPES.get(spec.type.name, "str"),
+            "nullable": True,
+        }
+        for spec in info.signature.inputs.inputs
+    }
+    return {"features": features, "ids": []}
 
 
 def version_by_alias(settings: Settings, alias: str) -> ModelVersion | None:

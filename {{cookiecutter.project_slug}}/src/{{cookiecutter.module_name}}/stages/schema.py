@@ -31,13 +31,41 @@ MARGIN = 0.1
 PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+# A column named like this whose values are all different is an identifier, not a feature.
+ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid)$", re.IGNORECASE)
+# Text columns whose values are this long on average (with spaces) are free text, not categories.
+TEXT_LENGTH = 30
+SAMPLE = 1000
+
+
 def _dtype(values: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(values):
         return "bool"
     if pd.api.types.is_numeric_dtype(values):
         present = values.dropna()
         return "int" if present.empty or bool((present % 1 == 0).all()) else "float"
+    present = values.dropna().astype(str)
+    sample = present.head(SAMPLE)
+    if len(sample) and sample.str.contains(r"^\d{4}-\d{2}-\d{2}", regex=True).all():
+        stamps = pd.to_datetime(present, format="ISO8601", errors="coerce")
+        if stamps.notna().all():
+            midnight = (stamps == stamps.dt.normalize()).all()
+            return "date" if midnight else "datetime"
+    if (
+        present.nunique() > MAX_ALLOWED
+        and sample.str.len().mean() >= TEXT_LENGTH
+        and sample.str.contains(" ").mean() > 0.5
+    ):
+        return "text"
     return "str"
+
+
+def _role(name: str, values: pd.Series, distinct: int, target: str) -> str:
+    if name == target:
+        return "target"
+    if ID_NAME.search(name) and distinct == len(values) and values.notna().all():
+        return "id"
+    return "feature"
 
 
 def _widen(low: float, high: float, dtype: str) -> tuple[float, float]:
@@ -75,7 +103,11 @@ def infer(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
     for name in frame.columns:
         values = frame[name]
         dtype = _dtype(values)
-        rule: dict[str, Any] = {"dtype": dtype, "nullable": bool(nulls[name])}
+        role = _role(str(name), values, int(distinct[name]), target)
+        rule: dict[str, Any] = {"dtype": dtype}
+        if role != "feature":
+            rule["role"] = role
+        rule["nullable"] = bool(nulls[name])
         is_target = name == target
         if is_target and task == "regression" and dtype not in ("int", "float"):
             raise UsageError(
@@ -87,15 +119,18 @@ def infer(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
                 f"target {target!r} has {distinct[name]} distinct values, more than "
                 f"{MAX_CLASSES} classes: is it the right column, or is this regression?"
             )
-        if dtype in ("int", "float") and not (is_target and task == "classification"):
+        if role == "id" or dtype in ("bool", "date", "datetime", "text"):
+            pass  # identifiers are not checked for range; these dtypes take no min/max/allowed
+        elif dtype in ("int", "float") and not (is_target and task == "classification"):
             if distinct[name]:
                 rule["min"], rule["max"] = _widen(float(values.min()), float(values.max()), dtype)
-        elif dtype != "bool" and (distinct[name] <= MAX_ALLOWED or is_target):
+        elif distinct[name] <= MAX_ALLOWED or is_target:
             rule["allowed"] = _allowed(values, dtype)
         columns[str(name)] = rule
     return {
         "min_rows": max(1, len(frame) // 2),
         "max_duplicate_rows": duplicate_rows(frame),
+        "missing_target": "drop",
         "columns": columns,
     }
 
@@ -111,9 +146,11 @@ def to_yaml(schema: dict[str, Any], source: Path, rows: int) -> str:
         f"# Inferred by `make schema` from {source} ({rows} rows). Review it before committing:",
         f"# ranges are the observed ones widened by {MARGIN * 100:.0f} percent; `allowed` lists",
         f"# every value of text columns with at most {MAX_ALLOWED} distinct values; min_rows is",
-        "# half the rows seen.",
+        "# half the rows seen. Check each column's role (feature, target, id, ignore, group) and",
+        "# dtype (int, float, str, bool, date, datetime, text): see the README.",
         f"min_rows: {schema['min_rows']}",
         f"max_duplicate_rows: {schema['max_duplicate_rows']}",
+        f"missing_target: {schema['missing_target']}",
         "columns:",
     ]
     for name, rule in schema["columns"].items():
@@ -138,7 +175,9 @@ def run(
     output = settings.data.schema_file
     if output.exists() and not force:
         raise UsageError(f"{output} exists: not overwriting it (make schema FORCE=1 to replace it)")
-    frame = data.read_csv(source)
+    if source.is_dir():
+        raise UsageError(f"--input: {source} is a folder, not a CSV file")
+    frame = data.read_csv(source, settings.data.csv)
     inferred = infer(frame, target, settings.task)
     with atomic(output) as partial:
         partial.write_text(to_yaml(inferred, source, len(frame)), encoding="utf-8")
@@ -147,7 +186,7 @@ def run(
             written = load_schema(partial)
         except ConfigError as error:
             raise UsageError(f"inferred a schema that does not load ({error})") from None
-        if not (report := validate(frame, written)).passed:
+        if not (report := validate(frame, written, target=target)).passed:
             raise UsageError(f"inferred schema rejects its own data: {report.summary()}")
     changed = {}
     if source.as_posix() != settings.data.path.as_posix():
@@ -156,7 +195,7 @@ def run(
         changed["target"] = target
     if changed:
         set_data_keys(config_path, changed)
-    kinds = dict.fromkeys(("int", "float", "bool", "str"), 0)
+    kinds = dict.fromkeys(("int", "float", "bool", "str", "date", "datetime", "text"), 0)
     for rule in inferred["columns"].values():
         kinds[rule["dtype"]] += 1
     counts = ", ".join(f"{count} {dtype}" for dtype, count in kinds.items() if count)

@@ -1,0 +1,83 @@
+"""The predict-time contract: what the model was trained on, checked on every input it scores.
+
+Built at training time from the schema and the training split, stored in the logged model's
+metadata (MLmodel), so `make predict` and `/predict` need nothing but the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from .config import NUMERIC, ColumnRule, Schema
+from .errors import DataError
+from .validation import wrong_type
+
+# Training categories are stored up to this many per column; beyond it unseen ones are not counted.
+MAX_STORED_CATEGORIES = 1000
+
+
+def build(schema: Schema, target: str, x_train: pd.DataFrame) -> dict[str, Any]:
+    """Features (with the ranges and categories seen in training) and id columns."""
+    features: dict[str, dict[str, Any]] = {}
+    for name, rule in schema.features(target).items():
+        entry: dict[str, Any] = {"dtype": rule.dtype, "nullable": rule.nullable}
+        if rule.format:
+            entry["format"] = rule.format
+        values = x_train[name]
+        if rule.dtype in NUMERIC and values.notna().any():
+            numbers = pd.to_numeric(values)
+            entry["min"], entry["max"] = float(numbers.min()), float(numbers.max())
+        elif rule.dtype == "str":
+            seen = values.dropna().astype(str).unique()
+            if len(seen) <= MAX_STORED_CATEGORIES:
+                entry["categories"] = sorted(seen.tolist())
+        features[name] = entry
+    return {"features": features, "ids": schema.names("id")}
+
+
+@dataclass
+class Checked:
+    """A frame that meets the contract: the model's inputs, the id columns, and warnings."""
+
+    features: pd.DataFrame
+    ids: pd.DataFrame
+    warnings: list[str] = field(default_factory=list)
+
+
+def check(contract: dict[str, Any], frame: pd.DataFrame) -> Checked:
+    """Fail (DataError naming the column) on missing columns and wrong types; count values the
+    model has not seen in training (unknown categories, out-of-range numbers, missing values)."""
+    features = contract["features"]
+    if missing := [name for name in features if name not in frame.columns]:
+        raise DataError(f"missing column(s) the model needs: {', '.join(missing)}")
+    warnings = []
+    for name, entry in features.items():
+        values = frame[name]
+        rule = ColumnRule(dtype=entry["dtype"], nullable=True, format=entry.get("format"))
+        wrong, detail = wrong_type(values, rule)
+        if count := int(wrong.sum()):
+            raise DataError(f"column {name!r}: {count} {detail}")
+        if not entry["nullable"] and (nulls := int(values.isna().sum())):
+            warnings.append(f"{name}: {nulls} missing value(s), imputed")
+        if "min" in entry:
+            numbers = pd.to_numeric(values, errors="coerce")
+            outside = int(((numbers < entry["min"]) | (numbers > entry["max"])).sum())
+            if outside:
+                warnings.append(
+                    f"{name}: {outside} value(s) outside the training range "
+                    f"[{entry['min']:g}, {entry['max']:g}]"
+                )
+        if "categories" in entry:
+            present = values.dropna().astype(str)
+            if unknown := int((~present.isin(entry["categories"])).sum()):
+                warnings.append(f"{name}: {unknown} value(s) in categories not seen in training")
+    inputs = frame[list(features)].copy()
+    for name, entry in features.items():
+        # JSON and CSV may bring numbers as text ("5.1"): the model gets numbers.
+        if entry["dtype"] in NUMERIC and not pd.api.types.is_numeric_dtype(inputs[name]):
+            inputs[name] = pd.to_numeric(inputs[name])
+    ids = [name for name in contract["ids"] if name in frame.columns]
+    return Checked(inputs, frame[ids], warnings)
