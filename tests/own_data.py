@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import random
 from pathlib import Path
-
-import yaml
 
 DATA_FILE = "data/raw/customers.csv"
 TARGET = "churned"
@@ -15,7 +14,8 @@ REGIONS = ["north", "south", "east", ""]  # "" is a missing value in the CSV
 
 
 def customer_table(path: Path, task: str, rows: int = 400, seed: int = 0) -> Path:
-    """Write a CSV shaped like real data: an id, text categoricals, yes/no, gaps, a text label.
+    """Write a CSV shaped like real data: an id, a date, text categoricals, yes/no, gaps, a text
+    label.
 
     The label depends on the features, so a model can learn it; nothing comes from a sample.
     """
@@ -23,7 +23,16 @@ def customer_table(path: Path, task: str, rows: int = 400, seed: int = 0) -> Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        header = ["customer_id", "plan", "paperless", "region", "tenure", "monthly_spend", TARGET]
+        header = [
+            "customer_id",
+            "signup",
+            "plan",
+            "paperless",
+            "region",
+            "tenure",
+            "monthly_spend",
+            TARGET,
+        ]
         writer.writerow(header)
         for i in range(rows):
             plan, tenure = rng.choice(PLANS), rng.randint(0, 71)
@@ -36,6 +45,7 @@ def customer_table(path: Path, task: str, rows: int = 400, seed: int = 0) -> Pat
             writer.writerow(
                 [
                     f"C{i:05d}",
+                    (datetime.date(2024, 1, 1) - datetime.timedelta(days=30 * tenure)).isoformat(),
                     plan,
                     rng.choice(["yes", "no"]),
                     rng.choice(REGIONS),
@@ -45,13 +55,3 @@ def customer_table(path: Path, task: str, rows: int = 400, seed: int = 0) -> Pat
                 ]
             )
     return path
-
-
-def adjust_gate(project: Path, task: str) -> None:
-    """Step 3 of the README: thresholds that suit this data (a user sets their own)."""
-    path = project / "config" / "pipeline.yaml"
-    raw = yaml.safe_load(path.read_text())
-    floors = {"accuracy": 0.7, "f1_macro": 0.6, "r2": 0.8, "rmse": 30.0}
-    for criterion in raw["gate"]["criteria"]:
-        criterion["threshold"] = floors[criterion["metric"]]
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))

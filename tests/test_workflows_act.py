@@ -12,7 +12,7 @@ from tests.act import act, commit_all, git, init_repository, triggers
 from tests.conftest import S3_BUCKET, S3_CREDENTIALS
 from tests.github_stand_in import GitHubStandIn
 from tests.helpers import Combo, bake, registry_versions, run
-from tests.own_data import DATA_FILE, TARGET, adjust_gate, customer_table
+from tests.own_data import DATA_FILE, TARGET, customer_table
 
 pytestmark = pytest.mark.slow
 
@@ -221,7 +221,6 @@ def dvc_project(
     customer_table(root / DATA_FILE, "classification", rows=400)
     schema = project.make("schema", f"INPUT={DATA_FILE}", f"TARGET={TARGET}", "FORCE=1")
     assert schema.returncode == 0, schema.stdout + schema.stderr
-    adjust_gate(root, "classification")
     bucket = f"s3://{S3_BUCKET}/{root.name}"
     dvc = str(shared_venv / "bin" / "dvc")
     for args in (

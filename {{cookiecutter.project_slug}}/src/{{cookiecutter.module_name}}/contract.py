@@ -59,7 +59,7 @@ def check(contract: dict[str, Any], frame: pd.DataFrame) -> Checked:
         rule = ColumnRule(dtype=entry["dtype"], nullable=True, format=entry.get("format"))
         wrong, detail = wrong_type(values, rule)
         if count := int(wrong.sum()):
-            raise DataError(f"column {name!r}: {count} {detail}")
+            raise DataError(f"column {name!r}: {detail} in {count} row(s)")
         if not entry["nullable"] and (nulls := int(values.isna().sum())):
             warnings.append(f"{name}: {nulls} missing value(s), imputed")
         if "min" in entry:
