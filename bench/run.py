@@ -146,6 +146,19 @@ def scaling(project: Path, sizes: list[int], out: Path) -> dict:
     return results
 
 
+def data_contract(project: Path, rows: int, predict_rows: int) -> dict:
+    """Issue 9's budgets: validation of mixed columns, predict-time checks (contract_budget.py)."""
+    python = str(project / ".venv" / "bin" / "python")
+    result = run(
+        [python, str(BENCH / "contract_budget.py"), str(rows), str(predict_rows), str(project)],
+        cwd=project,
+        timeout=3600,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"contract budget failed:\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def workflow_overhead(out: Path) -> dict:
     """CI (push) + model (pull request) under act vs the same make targets run directly."""
     base = out / "workflows"
@@ -237,6 +250,17 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| validate + train growth, last 10× rows | {scale['growth_last_step']}× | ≤ 12× |"
         )
+    if "contract" in report:
+        budget = report["contract"]
+        lines += [
+            f"| validate {budget['rows']} rows × {budget['columns']} mixed columns "
+            f"| {budget['validate_s']} s | < 3 s |",
+            "| validation peak memory / DataFrame "
+            f"| {budget['validate_peak_over_frame']}× | ≤ 3× |",
+            f"| predict-time checks / in-process predict, {budget['predict_rows']} rows "
+            f"| {budget['check_s']} s / {budget['predict_s']} s = {budget['check_share']:.1%} "
+            "| < 10% |",
+        ]
     if "workflows" in report:
         wf = report["workflows"]
         lines.append(
@@ -280,6 +304,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--contract-rows", default="1000000,50000", help="validate,predict rows")
     parser.add_argument("--skip-workflows", action="store_true")
     parser.add_argument("--skip-installs", action="store_true")
     args = parser.parse_args()
@@ -304,6 +329,9 @@ def main() -> int:
         "render": lambda: render_time(args.repeats),
         "pipeline": lambda: pipeline_tax(project, args.repeats),
         "scaling": lambda: scaling(project, [int(s) for s in args.sizes.split(",")], args.out),
+        "contract": lambda: data_contract(
+            project, *[int(n) for n in args.contract_rows.split(",")]
+        ),
         "workflows": None if args.skip_workflows else lambda: workflow_overhead(args.out),
         "install": None if args.skip_installs else lambda: install_times(args.out),
     }

@@ -22,6 +22,8 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
             "1",
             "--sizes",
             "300,600",
+            "--contract-rows",
+            "5000,500",
             "--skip-workflows",
             "--skip-installs",
             "--out",
@@ -51,6 +53,13 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     } <= set(pipeline["stages"]["warm"])
     assert set(report["scaling"]) == {"300", "600", "growth_last_step"}
     assert report["scaling"]["600"]["train_peak_mb"] > 0
+    contract = report["contract"]
+    assert contract["rows"] == 5000
+    assert contract["columns"] == 20
+    assert contract["validate_s"] > 0
+    assert contract["validate_peak_over_frame"] >= 1
+    assert 0 < contract["check_share"] < 1
     table = (tmp_path / "bench.md").read_text()
+    assert "predict-time checks / in-process predict, 500 rows" in table
     assert "| `make pipeline`, warm store |" in table
     assert "Stage breakdown" in table

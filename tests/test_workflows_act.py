@@ -16,7 +16,7 @@ from tests.own_data import DATA_FILE, TARGET, customer_table
 
 pytestmark = pytest.mark.slow
 
-REPORT_HEADER = "| metric | candidate | production | threshold | result |"
+REPORT_HEADER = "| metric | candidate | baseline (skill) | production | threshold | result |"
 
 
 def _project(tmp_path: Path, name: str, **options: str) -> Path:
@@ -91,7 +91,7 @@ def test_pull_request_failing_the_gate_fails_the_check_and_registers_nothing(
     raw = yaml.safe_load(config.read_text())
     raw["gate"]["criteria"][0]["threshold"] = 0.999
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
-    commit_all(project, "Raise the accuracy threshold")
+    commit_all(project, "Raise a gate threshold")
 
     with GitHubStandIn() as github:
         result = act(

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import tables
 import yaml
 from conftest import DATA_PATH, TASK, edit_config
 from mlflow.tracking import MlflowClient
@@ -158,6 +159,23 @@ def test_schema_refuses_to_overwrite_and_names_bad_targets(
     wrong_kind = "plan" if TASK == "regression" else "customer_id"
     assert main(["schema", "--input", str(source), "--target", wrong_kind, "--force"]) == 2
     assert (project / "config" / "test_schema.yaml").read_text() == before
+
+
+def test_inference_recognises_ids_dates_and_free_text() -> None:
+    frame = tables.mixed_table(TASK, rows=300)
+    frame["joined"] = "2024-03-0" + (frame.index % 9 + 1).astype(str)
+    frame["seen_at"] = "2024-03-01T10:" + (frame.index % 50 + 10).astype(str) + ":00"
+    frame["review"] = [f"order {i} arrived late and the box was damaged" for i in frame.index]
+
+    columns = schema.infer(frame, tables.TARGET, TASK)["columns"]
+
+    assert columns["customer_id"] == {"dtype": "str", "role": "id", "nullable": False}
+    assert columns["joined"]["dtype"] == "date"
+    assert columns["seen_at"]["dtype"] == "datetime"
+    assert columns["review"]["dtype"] == "text"
+    assert columns[tables.TARGET]["role"] == "target"
+    # A non-ISO date stays text until the user declares its format.
+    assert columns["signup"]["dtype"] == "str"
 
 
 def test_inference_scales_without_python_loops() -> None:

@@ -119,6 +119,18 @@ def _mixed(tmp_path: Path, task: str = TASK):
     return schema, x, frame[tables.TARGET]
 
 
+def test_a_target_transform_fits_on_the_transformed_target(tmp_path: Path) -> None:
+    from sklearn.compose import TransformedTargetRegressor
+
+    schema, x, y = _mixed(tmp_path, "regression")
+    settings = config.ModelSettings(
+        estimator="sklearn.linear_model.Ridge", target_transform="log1p"
+    )
+    model = build_pipeline(settings, schema, tables.TARGET, 0, "regression").fit(x, y)
+    assert isinstance(model.named_steps["model"], TransformedTargetRegressor)
+    assert model.predict(x).min() > 0  # expm1 of a log: never negative
+
+
 def test_roles_and_dtypes_choose_the_preprocessing(tmp_path: Path) -> None:
     schema, x, y = _mixed(tmp_path)
     settings = config.ModelSettings(estimator=ESTIMATORS[TASK][0])
