@@ -120,6 +120,8 @@ def test_regression_against_production_fails_the_gate(sample: Path) -> None:
     decision = json.loads((sample / "reports" / "gate.json").read_text())
     assert decision["production"].startswith("version 1")
     assert any(check["no_regression"] is False for check in decision["checks"])
+    # Every criterion is compared with production, relative metrics (rmse_vs_baseline) included.
+    assert all(check["production"] is not None for check in decision["checks"])
     assert len(_versions(name)) == 1
 
 

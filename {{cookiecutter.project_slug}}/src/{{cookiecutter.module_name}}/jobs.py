@@ -205,9 +205,10 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
 
 
 def _production_metrics(
-    settings: Settings, frame: pd.DataFrame, schema: Schema
+    settings: Settings, frame: pd.DataFrame, schema: Schema, baseline: dict[str, float] | None
 ) -> tuple[dict | None, str, list]:
-    """Re-score the production model on the current test split (None when there is none)."""
+    """Re-score the production model on the current test split (None when there is none);
+    relative metrics are relative to the candidate's baseline, fitted on that same split."""
     from .metrics import score
 
     alias = settings.registry.production_alias
@@ -218,7 +219,10 @@ def _production_metrics(
     parts = _split(settings, frame, schema)
     model = tracking.load_model(f"models:/{settings.registry.model_name}@{alias}")
     try:
-        return score(settings.task, model, parts.x_test, parts.y_test), label, []
+        metrics = score(settings.task, model, parts.x_test, parts.y_test)
+        if baseline is not None:
+            _relative(settings.task, metrics, dict(baseline))
+        return metrics, label, []
     except (ValueError, KeyError, TypeError) as error:
         return None, label, [f"production model cannot score the current data: {error}"]
 
@@ -238,14 +242,9 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
         frame = _labelled(settings, read_training_data(settings, schema))
         if data.sha256(settings.data.path) != record["data_sha256"]:
             raise DataError("the data changed since training: run `make train` again")
-    production, label, problems = _production_metrics(settings, frame, schema)
-    result = gate.decide(
-        settings.gate,
-        settings.task,
-        record["metrics"],
-        record.get("baseline_metrics"),
-        production,
-    )
+    baseline = record.get("baseline_metrics")
+    production, label, problems = _production_metrics(settings, frame, schema, baseline)
+    result = gate.decide(settings.gate, settings.task, record["metrics"], baseline, production)
     result = replace(result, problems=result.problems + problems)
     run = tracking.LoggedRun(record["run_id"], record["model_uri"], record["experiment_id"])
     _write_json(
@@ -352,6 +351,7 @@ def predict(settings: Settings, source: Path, target: Path, alias: str) -> Predi
     """Score a CSV with ``models:/<name>@<alias>``: id columns, prediction, class probabilities."""
     model, contract_, _ = load_for_prediction(settings, alias)
     dtypes = {name: entry["dtype"] for name, entry in contract_["features"].items()}
+    dtypes |= dict.fromkeys(contract_["ids"], "str")  # an id such as 007 stays 007
     frame = data.read_csv(source, settings.data.csv, dtypes)
     try:
         result = predict_frame(model, contract_, frame)
