@@ -13,7 +13,7 @@ import pandas as pd
 
 from .config import NUMERIC, ColumnRule, Schema
 from .errors import DataError
-from .validation import wrong_type
+from .validation import numbers_of, wrong_type
 
 # Training categories are stored up to this many per column; beyond it unseen ones are not counted.
 MAX_STORED_CATEGORIES = 1000
@@ -54,17 +54,21 @@ def check(contract: dict[str, Any], frame: pd.DataFrame) -> Checked:
     if missing := [name for name in features if name not in frame.columns]:
         raise DataError(f"missing column(s) the model needs: {', '.join(missing)}")
     warnings = []
+    inputs = frame[list(features)].copy()
     for name, entry in features.items():
         values = frame[name]
         rule = ColumnRule(dtype=entry["dtype"], nullable=True, format=entry.get("format"))
-        wrong, detail = wrong_type(values, rule)
+        parsed = numbers_of(values) if rule.dtype in NUMERIC else None
+        wrong, detail = wrong_type(values, rule, parsed)
         if count := int(wrong.sum()):
             raise DataError(f"column {name!r}: {detail} in {count} row(s)")
         if not entry["nullable"] and (nulls := int(values.isna().sum())):
             warnings.append(f"{name}: {nulls} missing value(s), imputed")
+        if parsed is not None:
+            # JSON and CSV may bring numbers as text ("5.1"): the model gets numbers.
+            inputs[name] = parsed
         if "min" in entry:
-            numbers = pd.to_numeric(values, errors="coerce")
-            outside = int(((numbers < entry["min"]) | (numbers > entry["max"])).sum())
+            outside = int(((parsed < entry["min"]) | (parsed > entry["max"])).sum())
             if outside:
                 warnings.append(
                     f"{name}: {outside} value(s) outside the training range "
@@ -74,10 +78,5 @@ def check(contract: dict[str, Any], frame: pd.DataFrame) -> Checked:
             present = values.dropna().astype(str)
             if unknown := int((~present.isin(entry["categories"])).sum()):
                 warnings.append(f"{name}: {unknown} value(s) in categories not seen in training")
-    inputs = frame[list(features)].copy()
-    for name, entry in features.items():
-        # JSON and CSV may bring numbers as text ("5.1"): the model gets numbers.
-        if entry["dtype"] in NUMERIC and not pd.api.types.is_numeric_dtype(inputs[name]):
-            inputs[name] = pd.to_numeric(inputs[name])
     ids = [name for name in contract["ids"] if name in frame.columns]
     return Checked(inputs, frame[ids], warnings)

@@ -63,13 +63,16 @@ def ensure(task: str, path: Path, why: str = "no data at {path}") -> None:
 
 
 def read_csv(
-    path: Path, csv: CsvSettings | None = None, dtypes: dict[str, str] | None = None
+    path: Path,
+    csv: CsvSettings | None = None,
+    dtypes: dict[str, str] | None = None,
+    setting: str = "data.path",
 ) -> pd.DataFrame:
     """Read a CSV in the configured dialect, turning every way it can be unusable into one line.
 
     With ``dtypes`` (column → schema dtype), category, text, bool and date columns are read as
     text, so a code such as 007 stays 007 and parsing is the schema's business, not the CSV
-    reader's.
+    reader's. ``setting`` names where ``path`` came from, for the error about a folder.
     """
     import pandas as pd
 
@@ -94,7 +97,7 @@ def read_csv(
             raise DataError(f"{path}: not here but tracked by DVC: run `make data-pull`") from None
         raise DataError(f"{path}: file not found (data.path in config/pipeline.yaml)") from None
     except IsADirectoryError:
-        raise UsageError(f"{path}: is a folder, not a CSV file") from None
+        raise UsageError(f"{setting}: {path} is a folder, not a CSV file") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError as error:

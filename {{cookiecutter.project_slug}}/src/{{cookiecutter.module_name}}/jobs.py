@@ -58,8 +58,6 @@ def _dtypes(schema: Schema) -> dict[str, str]:
 
 def read_training_data(settings: Settings, schema: Schema) -> pd.DataFrame:
     """The training data in the configured dialect (no checks; see ``validate``)."""
-    if settings.data.path.is_dir():
-        raise ConfigError(f"data.path: {settings.data.path} is a folder, not a CSV file")
     return data.read_csv(settings.data.path, settings.data.csv, _dtypes(schema))
 
 
@@ -352,7 +350,7 @@ def predict(settings: Settings, source: Path, target: Path, alias: str) -> Predi
     model, contract_, _ = load_for_prediction(settings, alias)
     dtypes = {name: entry["dtype"] for name, entry in contract_["features"].items()}
     dtypes |= dict.fromkeys(contract_["ids"], "str")  # an id such as 007 stays 007
-    frame = data.read_csv(source, settings.data.csv, dtypes)
+    frame = data.read_csv(source, settings.data.csv, dtypes, setting="--input")
     try:
         result = predict_frame(model, contract_, frame)
     except DataError as error:

@@ -63,14 +63,22 @@ def _example(values: pd.Series, wrong: pd.Series) -> str:
     return repr(values[wrong].iloc[0]) if wrong.any() else ""
 
 
-def wrong_type(values: pd.Series, rule: ColumnRule) -> tuple[pd.Series, str]:
+def numbers_of(values: pd.Series) -> pd.Series:
+    """The values as numbers; NaN where a value is missing or not a number."""
+    return pd.to_numeric(values, errors="coerce")
+
+
+def wrong_type(
+    values: pd.Series, rule: ColumnRule, parsed: pd.Series | None = None
+) -> tuple[pd.Series, str]:
     """Present values that are not of the declared dtype, and the detail to report them with.
 
     Shared with the predict-time checks, so training data and prediction inputs obey one rule.
+    ``parsed``: ``numbers_of(values)`` if the caller already has it (int and float columns).
     """
     present = values.notna()
     if rule.dtype in NUMERIC:
-        numbers = pd.to_numeric(values, errors="coerce")
+        numbers = numbers_of(values) if parsed is None else parsed
         wrong = present & ~np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))
         if rule.dtype == "int":
             wrong |= present & numbers.notna() & (numbers % 1 != 0)
@@ -101,14 +109,14 @@ def _check_column(name: str, values: pd.Series, rule: ColumnRule) -> list[Violat
     present = values.notna()
     if not rule.nullable and (nulls := int((~present).sum())):
         found.append(Violation(name, "nullable", nulls, "missing values in a non-nullable column"))
-    wrong, detail = wrong_type(values, rule)
+    parsed = numbers_of(values) if rule.dtype in NUMERIC else None
+    wrong, detail = wrong_type(values, rule, parsed)
     if count := int(wrong.sum()):
         found.append(Violation(name, "dtype", count, detail))
-    if rule.dtype in NUMERIC:
-        numbers = pd.to_numeric(values, errors="coerce")
-        if rule.min is not None and (count := int((numbers < rule.min).sum())):
+    if parsed is not None:
+        if rule.min is not None and (count := int((parsed < rule.min).sum())):
             found.append(Violation(name, "min", count, f"values below {rule.min}"))
-        if rule.max is not None and (count := int((numbers > rule.max).sum())):
+        if rule.max is not None and (count := int((parsed > rule.max).sum())):
             found.append(Violation(name, "max", count, f"values above {rule.max}"))
     if rule.allowed is not None and (count := int((present & ~values.isin(rule.allowed)).sum())):
         shown = ", ".join(map(str, rule.allowed))

@@ -19,6 +19,7 @@ import yaml
 from .. import data
 from ..config import ConfigError, Settings, load_schema, set_data_keys
 from ..errors import UsageError
+from ..features import parse_dates
 from ..files import atomic
 from ..validation import duplicate_rows, validate
 
@@ -38,21 +39,22 @@ TEXT_LENGTH = 30
 SAMPLE = 1000
 
 
-def _dtype(values: pd.Series) -> str:
+def _dtype(values: pd.Series, distinct: int) -> str:
     if pd.api.types.is_bool_dtype(values):
         return "bool"
     if pd.api.types.is_numeric_dtype(values):
         present = values.dropna()
         return "int" if present.empty or bool((present % 1 == 0).all()) else "float"
-    present = values.dropna().astype(str)
-    sample = present.head(SAMPLE)
+    # Text columns are judged on a sample; only a column that looks like dates is read whole.
+    sample = values.dropna().head(SAMPLE).astype(str)
     if len(sample) and sample.str.contains(r"^\d{4}-\d{2}-\d{2}", regex=True).all():
-        stamps = pd.to_datetime(present, format="ISO8601", errors="coerce")
+        present = values.dropna()
+        stamps = parse_dates(present, None)
         if stamps.notna().all():
             midnight = (stamps == stamps.dt.normalize()).all()
             return "date" if midnight else "datetime"
     if (
-        present.nunique() > MAX_ALLOWED
+        distinct > MAX_ALLOWED
         and sample.str.len().mean() >= TEXT_LENGTH
         and sample.str.contains(" ").mean() > 0.5
     ):
@@ -102,7 +104,7 @@ def infer(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
     columns: dict[str, dict[str, Any]] = {}
     for name in frame.columns:
         values = frame[name]
-        dtype = _dtype(values)
+        dtype = _dtype(values, int(distinct[name]))
         role = _role(str(name), values, int(distinct[name]), target)
         rule: dict[str, Any] = {"dtype": dtype}
         if role != "feature":
@@ -175,9 +177,8 @@ def run(
     output = settings.data.schema_file
     if output.exists() and not force:
         raise UsageError(f"{output} exists: not overwriting it (make schema FORCE=1 to replace it)")
-    if source.is_dir():
-        raise UsageError(f"--input: {source} is a folder, not a CSV file")
-    frame = data.read_csv(source, settings.data.csv)
+    setting = "data.path" if source == settings.data.path else "--input"
+    frame = data.read_csv(source, settings.data.csv, setting=setting)
     inferred = infer(frame, target, settings.task)
     with atomic(output) as partial:
         partial.write_text(to_yaml(inferred, source, len(frame)), encoding="utf-8")
