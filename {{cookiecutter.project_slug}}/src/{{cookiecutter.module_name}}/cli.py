@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -60,11 +61,27 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("PR_NUMBER"),
         help="pull request that brought the change (tag)",
     )
+    register.add_argument(
+        "--pr-head-sha",
+        default=os.environ.get("PR_HEAD_SHA"),
+        help="head commit of that pull request, whose model check passed (tag)",
+    )
     command("pipeline", "validate -> train -> gate -> register, in one process")
     promote = command("promote", "move alias production to a registered version")
     which = promote.add_mutually_exclusive_group(required=True)
     which.add_argument("--git-sha", help="the commit the version was built from")
     which.add_argument("--version", type=int, help="the registered version number")
+    rollback = command("rollback", "move alias production back after a failed release")
+    rollback.add_argument(
+        "--to",
+        required=True,
+        type=_version_or_none,
+        help="the version production pointed at before, or 'none' to remove the alias",
+    )
+    roles = command("roles", "create the reader, registrar and promoter users on the server")
+    roles.add_argument(
+        "--print", action="store_true", help="show the users and grants without changing anything"
+    )
     predict = command("predict", "score a CSV with the production model")
     predict.add_argument("--input", type=Path, required=True, help="CSV to score")
     predict.add_argument("--output", type=Path, required=True, help="CSV to write")
@@ -72,10 +89,20 @@ def _parser() -> argparse.ArgumentParser:
     export = command("export", "copy the trained candidate (or an aliased version) to a folder")
     export.add_argument("--output", type=Path, required=True, help="folder to write")
     export.add_argument("--alias", help="registry alias to export instead of the candidate")
-    card = command("card", "write the model card of an aliased version (Markdown)")
+    export.add_argument("--version", type=int, help="registry version to export")
+    card = command("card", "write the model card of a registered version (Markdown)")
     card.add_argument("--output", type=Path, required=True, help="file to write")
     card.add_argument("--alias", help="registry alias (default: production)")
+    card.add_argument("--version", type=int, help="registry version (instead of an alias)")
     return parser
+
+
+def _version_or_none(text: str) -> int | None:
+    if text.lower() in ("", "none"):
+        return None
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a version number or 'none', got {text!r}")
+    return int(text)
 
 
 def run(argv: list[str]) -> str:
@@ -125,23 +152,34 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
         jobs.run_gate(settings)
         return f"gate passed -> {settings.reports_dir / 'report.md'}"
     if args.command == "register":
-        return _registered(*jobs.register(settings, args.pr_number), settings)
+        return _registered(*jobs.register(settings, args.pr_number, args.pr_head_sha), settings)
     if args.command == "pipeline":
         frame = jobs.validate(settings)
         record = jobs.train(settings, frame)
         jobs.run_gate(settings, record, frame)
         return _registered(*jobs.register(settings), settings)
+    alias = settings.registry.production_alias
     if args.command == "promote":
-        version = jobs.promote(settings, args.git_sha, args.version)
-        alias = settings.registry.production_alias
-        return f"{settings.registry.model_name} version {version.version} is now @{alias}"
+        promotion = jobs.promote(settings, args.git_sha, args.version)
+        before = f"version {promotion.previous}" if promotion.previous else "none"
+        return (
+            f"{settings.registry.model_name} version {promotion.version} is now @{alias} "
+            f"(before: {before})"
+        )
+    if args.command == "rollback":
+        return f"@{alias} is back on {jobs.rollback(settings, args.to)}"
+    if args.command == "roles":
+        from .stages import roles
+
+        return roles.run(settings, dry_run=args.print)
     if args.command == "export":
-        return f"exported the model to {jobs.export_model(settings, args.output, args.alias)}"
-    alias = args.alias or settings.registry.production_alias
+        path = jobs.export_model(settings, args.output, args.alias, args.version)
+        return f"exported the model to {path}"
     if args.command == "card":
         args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(jobs.model_card(settings, alias))
+        args.output.write_text(jobs.model_card(settings, args.alias, args.version))
         return f"wrote {args.output}"
+    alias = args.alias or alias
     result = jobs.predict(settings, args.input, args.output, alias)
     warned = f" ({len(result.warnings)} warning(s) above)" if result.warnings else ""
     return f"wrote {len(result.frame)} predictions to {args.output}{warned}"
@@ -155,9 +193,15 @@ def _registered(version, created: bool, settings) -> str:
     )
 
 
+def _terminated(signum: int, frame) -> None:
+    # A cancelled CI job sends SIGTERM: unwinding (not dying) ends an open MLflow run FAILED.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     # MLflow's INFO lines (store creation, experiment creation) drown the one line that matters.
     logging.getLogger("mlflow").setLevel(os.environ.get("MLFLOW_LOGGING_LEVEL", "WARNING"))
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         print(run(sys.argv[1:] if argv is None else argv))
     except PipelineError as error:

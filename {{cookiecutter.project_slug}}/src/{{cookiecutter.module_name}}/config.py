@@ -118,6 +118,9 @@ class RegistrySettings(_Settings):
 class TrackingSettings(_Settings):
     experiment: str = Field(min_length=1)
     default_uri: str = "sqlite:///mlflow.db"
+    # A tracking server that does not answer fails the stage in seconds (exit 5), not minutes.
+    request_retries: int = Field(default=2, ge=0, le=10)
+    request_timeout: int = Field(default=10, ge=1, le=600)  # seconds per HTTP request
 
 
 class Settings(_Settings):

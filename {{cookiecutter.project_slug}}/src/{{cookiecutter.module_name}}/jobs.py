@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
+import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -30,6 +32,33 @@ class Prediction:
 def _write_json(path: Path, body: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=2) + "\n")
+
+
+# What each stage writes, in pipeline order: a stage deletes its own outputs and those of the
+# stages after it before it starts, so no file from an earlier run is ever read as current.
+STAGE_OUTPUTS = {
+    "validate": ("validation.json",),
+    "train": ("metrics.json", "figures"),
+    "gate": ("gate.json", "report.md"),
+}
+
+
+def clear_outputs(settings: Settings, stage: str) -> None:
+    stages = list(STAGE_OUTPUTS)
+    for later in stages[stages.index(stage) :]:
+        for name in STAGE_OUTPUTS[later]:
+            path = settings.reports_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def config_sha256(settings: Settings) -> str:
+    """Digest of the settings and the schema as validated (comments and layout do not count)."""
+    schema = load_schema(settings.data.schema_file)
+    text = settings.model_dump_json() + schema.model_dump_json()
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _read_json(path: Path, producer: str) -> dict[str, Any]:
@@ -72,6 +101,7 @@ def validate(settings: Settings) -> pd.DataFrame:
 
     Returns the rows to train on: those with a target value.
     """
+    clear_outputs(settings, "validate")
     with timed("validation"):
         data.ensure(settings.task, settings.data.path)
         schema = load_schema(settings.data.schema_file)
@@ -157,6 +187,7 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     from .model import build_pipeline
 
     frame = validate(settings) if frame is None else frame
+    clear_outputs(settings, "train")
     schema = load_schema(settings.data.schema_file)
     target = settings.data.target
     parts = _split(settings, frame, schema)
@@ -173,7 +204,8 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
         figures = write_figures(
             settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
         )
-    tags = {"git_sha": git_sha(), **data.lineage(settings.data.path)}
+    tags = {"git_sha": git_sha(), "config_sha256": config_sha256(settings)}
+    tags |= data.lineage(settings.data.path)
     if reason := _unversioned(tags):
         warning("Unversioned data", reason)
     params = {"estimator": settings.model.estimator, **settings.model.params}
@@ -229,6 +261,7 @@ def run_gate(
     settings: Settings, record: dict[str, Any] | None = None, frame: pd.DataFrame | None = None
 ) -> gate.GateResult:
     """Decide on the trained candidate; write gate.json and report.md; raise GateFailed."""
+    clear_outputs(settings, "gate")
     with timed("gate"):
         return _gate(settings, record, frame)
 
@@ -240,6 +273,8 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
         frame = _labelled(settings, read_training_data(settings, schema))
         if data.sha256(settings.data.path) != record["data_sha256"]:
             raise DataError("the data changed since training: run `make train` again")
+    if config_sha256(settings) != record.get("config_sha256"):
+        raise UsageError("the config or schema changed since training: run `make train` again")
     baseline = record.get("baseline_metrics")
     production, label, problems = _production_metrics(settings, frame, schema, baseline)
     result = gate.decide(settings.gate, settings.task, record["metrics"], baseline, production)
@@ -250,6 +285,7 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
         {
             "passed": result.passed,
             "run_id": run.run_id,
+            "config_sha256": record["config_sha256"],
             "production": label,
             "checks": [asdict(check) | {"passed": check.passed} for check in result.checks],
             "problems": result.problems,
@@ -290,39 +326,80 @@ def _unversioned(record: dict[str, Any]) -> str | None:
     )
 
 
-def register(settings: Settings, pr_number: str | None = None) -> tuple[Any, bool]:
-    """Register the gated run's model with alias staging; never after a failed gate."""
+def _changed_since_gate(settings: Settings, record: dict[str, Any]) -> str | None:
+    """What differs between the gated run and what would be registered now (None: nothing)."""
+    checks = (
+        ("data", record["data_sha256"], data.sha256(settings.data.path)),
+        ("config", record["config_sha256"], config_sha256(settings)),
+        ("commit", record["git_sha"], git_sha()),
+    )
+    for what, gated, now in checks:
+        if gated != now:
+            return f"the {what} changed since the gate ({gated[:12]} -> {now[:12]})"
+    return None
+
+
+def register(
+    settings: Settings, pr_number: str | None = None, pr_head_sha: str | None = None
+) -> tuple[Any, bool]:
+    """Register the gated run's model with alias staging; never after a failed gate, and never
+    when the data, the config or the commit differ from what the gate saw."""
     record = _read_json(settings.reports_dir / "metrics.json", "train")
     decision = _read_json(settings.reports_dir / "gate.json", "gate")
     if not decision["passed"] or decision["run_id"] != record["run_id"]:
         raise GateFailed("the current run has not passed the gate: not registering")
+    if decision.get("config_sha256") != record.get("config_sha256"):
+        raise GateFailed("the gate judged another config than training used: not registering")
+    if reason := _changed_since_gate(settings, record):
+        raise GateFailed(f"not registering: {reason}; run the pipeline again")
     # A registered model must name a data version that can be pulled again.
     if reason := _unversioned(record):
         raise DataError(f"not registering: {reason}")
     tags = {key: record[key] for key in data.LINEAGE_TAGS if key in record}
-    tags |= {"git_sha": record["git_sha"], "gate": "passed"}
+    tags |= {"git_sha": record["git_sha"], "config_sha256": record["config_sha256"]}
+    tags |= {"gate": "passed"}
     tags |= {
         f"metric.{c.metric}": f"{record['metrics'][c.metric]:.6g}" for c in settings.gate.criteria
     }
     if pr_number:
         tags["pr_number"] = pr_number
+    if pr_head_sha:
+        tags["pr_head_sha"] = pr_head_sha
     run = tracking.LoggedRun(record["run_id"], record["model_uri"], record["experiment_id"])
     with timed("registration"):
         return tracking.register(settings, run, tags)
 
 
-def promote(settings: Settings, sha: str | None, number: int | None) -> Any:
-    """Point the production alias at the version built from ``sha`` (or version ``number``)."""
+@dataclass(frozen=True)
+class Promotion:
+    version: str
+    previous: str | None  # the version production pointed at before (None: no production yet)
+
+
+def promote(settings: Settings, sha: str | None, number: int | None) -> Promotion:
+    """Point the production alias at the gated version built from ``sha`` (or version
+    ``number``); record the previous one in reports/promotion.json for a rollback."""
+    alias = settings.registry.production_alias
     model_version = tracking.find_version(settings, git_sha=sha, number=number)
-    tracking.set_alias(settings, settings.registry.production_alias, model_version)
-    return model_version
+    if model_version.tags.get("gate") != "passed":
+        raise GateFailed(f"version {model_version.version} did not pass the gate: not promoting")
+    current = tracking.version_by_alias(settings, alias)
+    promotion = Promotion(str(model_version.version), str(current.version) if current else None)
+    tracking.set_alias(settings, alias, promotion.version)
+    _write_json(settings.reports_dir / "promotion.json", asdict(promotion))
+    return promotion
+
+
+def rollback(settings: Settings, previous: int | None) -> str:
+    """Undo a promotion: production back to ``previous``, or removed when there was none."""
+    alias = settings.registry.production_alias
+    tracking.set_alias(settings, alias, None if previous is None else str(previous))
+    return f"version {previous}" if previous is not None else "no version (alias removed)"
 
 
 def load_for_prediction(settings: Settings, alias: str) -> tuple[Any, dict[str, Any], Any]:
     """The model behind ``alias``, its predict-time contract and its registry version."""
-    model_version = tracking.version_by_alias(settings, alias)
-    if model_version is None:
-        raise RegistryError(f"no version of {settings.registry.model_name} has alias `{alias}`")
+    model_version = _registered(settings, alias, None)
     uri = f"models:/{settings.registry.model_name}@{alias}"
     return tracking.load_model(uri), tracking.model_contract(uri), model_version
 
@@ -362,36 +439,52 @@ def predict(settings: Settings, source: Path, target: Path, alias: str) -> Predi
     return result
 
 
-def export_model(settings: Settings, output: Path, alias: str | None = None) -> Path:
-    """Copy the trained candidate (or the version behind ``alias``) into ``output``."""
-    if alias is None:
+def _registered(settings: Settings, alias: str | None, number: int | None) -> Any:
+    """Registry version ``number``, else the one behind ``alias``."""
+    if number is not None:
+        return tracking.find_version(settings, git_sha=None, number=number)
+    alias = alias or settings.registry.production_alias
+    model_version = tracking.version_by_alias(settings, alias)
+    if model_version is None:
+        raise RegistryError(f"no version of {settings.registry.model_name} has alias `{alias}`")
+    return model_version
+
+
+def export_model(
+    settings: Settings, output: Path, alias: str | None = None, number: int | None = None
+) -> Path:
+    """Copy the trained candidate (or registry version ``number``, or the one behind
+    ``alias``) into ``output``."""
+    if alias is None and number is None:
         uri = _read_json(settings.reports_dir / "metrics.json", "train")["model_uri"]
     else:
-        _, _, model_version = load_for_prediction(settings, alias)
+        model_version = _registered(settings, alias, number)
         uri = f"models:/{settings.registry.model_name}/{model_version.version}"
     tracking.connect(settings)
     return tracking.download_model(uri, output)
 
 
-def model_card(settings: Settings, alias: str) -> str:
-    """Markdown model card of the version behind ``alias``: metrics, params, data and lineage."""
+def model_card(settings: Settings, alias: str | None = None, number: int | None = None) -> str:
+    """Markdown model card of registry version ``number`` (or the one behind ``alias``):
+    metrics, params, data and lineage."""
     name = settings.registry.model_name
-    model_version = tracking.version_by_alias(settings, alias)
-    if model_version is None:
-        raise RegistryError(f"no version of {name} has alias `{alias}`")
+    model_version = _registered(settings, alias, number)
     params, metrics, _ = tracking.run_details(model_version.run_id)
     tags = model_version.tags
+    aliases = ", ".join(f"`{a}`" for a in sorted(model_version.aliases)) or "none yet"
     lines = [
         f"# Model card: {name} version {model_version.version}",
         "",
-        f"- Registered model: `{name}`, version **{model_version.version}** (alias `{alias}`)",
+        f"- Registered model: `{name}`, version **{model_version.version}** (aliases: {aliases})",
         f"- Run id: `{model_version.run_id}`",
         f"- Commit: `{tags.get('git_sha', 'unknown')}`",
         f"- Training data sha256: `{tags.get('data_sha256', 'unknown')}`",
         f"- Training data version (DVC md5): `{tags.get('data_dvc_md5', 'not tracked by DVC')}`",
+        f"- Config sha256: `{tags.get('config_sha256', 'unknown')}`",
     ]
     if "pr_number" in tags:
-        lines.append(f"- Pull request: #{tags['pr_number']}")
+        head = f" (head `{tags['pr_head_sha']}`)" if "pr_head_sha" in tags else ""
+        lines.append(f"- Pull request: #{tags['pr_number']}{head}")
     lines += ["", "## Metrics (test split)", "", "| metric | value |", "|---|---|"]
     lines += [f"| {key} | {value:.4f} |" for key, value in sorted(metrics.items())]
     lines += ["", "## Parameters", "", "| parameter | value |", "|---|---|"]

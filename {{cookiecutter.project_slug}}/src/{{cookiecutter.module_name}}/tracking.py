@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import time
+import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -35,8 +39,37 @@ def tracking_uri(settings: Settings) -> str:
 
 
 def connect(settings: Settings) -> MlflowClient:
+    # MLflow's defaults retry an unreachable server for about 250 s; the config bounds it.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.tracking.request_retries))
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.tracking.request_timeout))
     mlflow.set_tracking_uri(tracking_uri(settings))
     return MlflowClient()
+
+
+def _first_line(error: Exception) -> str:
+    message = getattr(error, "message", None) or str(error) or type(error).__name__
+    return message.strip().splitlines()[0]
+
+
+@contextmanager
+def failing_closed(what: str) -> Iterator[None]:
+    """Any tracking-server or registry error while doing ``what`` → RegistryError (exit 5)."""
+    try:
+        yield
+    except RegistryError:
+        raise
+    except (MlflowException, OSError) as error:
+        raise RegistryError(f"{what}: {_first_line(error)}") from None
+
+
+def _not_found(error: MlflowException) -> bool:
+    """The registry's answer for a missing model or alias (SQLite and REST stores alike)."""
+    message = str(error.message).lower()
+    alias_missing = "alias" in message and "not found" in message
+    return error.error_code == "RESOURCE_DOES_NOT_EXIST" or (
+        error.error_code == "INVALID_PARAMETER_VALUE" and alias_missing
+    )
 
 
 def model_requirements() -> list[str]:
@@ -57,31 +90,33 @@ def log_training_run(
 ) -> LoggedRun:
     """One MLflow run: params, metrics, data input with digest, figures, and the model (skops)
     with ``metadata`` (the predict-time contract) in its MLmodel file."""
-    with timed("mlflow_logging"):
-        connect(settings)
-        experiment = mlflow.set_experiment(settings.tracking.experiment)
-    with mlflow.start_run() as run:
+    with failing_closed("logging the training run"):
         with timed("mlflow_logging"):
-            mlflow.set_tags(tags)
-            mlflow.log_params(params)
-            mlflow.log_metrics(metrics)
-            dataset = _dataset(settings, frame, digest=tags["data_sha256"][:32])
-            mlflow.log_input(dataset, context="training")
-            for figure in figures:
-                mlflow.log_artifact(str(figure), artifact_path="figures")
-        with timed("model_logging"):
-            example = x_example.head(5)
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=mlflow.models.infer_signature(example, model.predict(example)),
-                input_example=example,
-                pip_requirements=model_requirements(),
-                serialization_format="skops",
-                skops_trusted_types=_own_types(model),
-                metadata=metadata,
-            )
-    return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
+            connect(settings)
+            experiment = mlflow.set_experiment(settings.tracking.experiment)
+        # An exception inside (a server error, SIGTERM from a cancelled job) ends the run FAILED.
+        with mlflow.start_run() as run:
+            with timed("mlflow_logging"):
+                mlflow.set_tags(tags)
+                mlflow.log_params(params)
+                mlflow.log_metrics(metrics)
+                dataset = _dataset(settings, frame, digest=tags["data_sha256"][:32])
+                mlflow.log_input(dataset, context="training")
+                for figure in figures:
+                    mlflow.log_artifact(str(figure), artifact_path="figures")
+            with timed("model_logging"):
+                example = x_example.head(5)
+                info = mlflow.sklearn.log_model(
+                    model,
+                    name="model",
+                    signature=mlflow.models.infer_signature(example, model.predict(example)),
+                    input_example=example,
+                    pip_requirements=model_requirements(),
+                    serialization_format="skops",
+                    skops_trusted_types=_own_types(model),
+                    metadata=metadata,
+                )
+        return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
 
 
 def _dataset(settings: Settings, frame: Any, digest: str) -> Any:
@@ -122,10 +157,8 @@ def run_link(settings: Settings, run: LoggedRun) -> str:
 
 def load_model(uri: str) -> Any:
     """The scikit-learn model behind an MLflow model URI."""
-    try:
+    with failing_closed(f"cannot load model {uri}"):
         return mlflow.sklearn.load_model(uri)
-    except MlflowException as error:
-        raise RegistryError(f"cannot load model {uri}: {error.message.splitlines()[0]}") from None
 
 
 # MLflow signature types → schema dtypes, for models logged before the contract existed.
@@ -138,10 +171,8 @@ def model_contract(uri: str) -> dict[str, Any]:
 
     A model logged without one gets a contract from its signature: its columns and types.
     """
-    try:
+    with failing_closed(f"cannot read model {uri}"):
         info = mlflow.models.get_model_info(uri)
-    except MlflowException as error:
-        raise RegistryError(f"cannot read model {uri}: {error.message.splitlines()[0]}") from None
     if "contract" in (info.metadata or {}):
         return info.metadata["contract"]
     features = {
@@ -155,64 +186,109 @@ def model_contract(uri: str) -> dict[str, Any]:
 
 
 def version_by_alias(settings: Settings, alias: str) -> ModelVersion | None:
-    """The version behind ``alias``, or None when the model or the alias does not exist."""
-    client = connect(settings)
-    try:
-        return client.get_model_version_by_alias(settings.registry.model_name, alias)
-    except MlflowException:
-        return None
+    """The version behind ``alias``; None only when the model or the alias does not exist.
 
-
-def register(settings: Settings, run: LoggedRun, tags: dict[str, str]) -> tuple[ModelVersion, bool]:
-    """Register the run's model once (idempotent per run), tag it and point staging at it."""
-    client = connect(settings)
+    Every other answer (401/403, 5xx, no server) raises RegistryError: a gate that cannot read
+    production must not pass as if there were none.
+    """
     name = settings.registry.model_name
-    try:
-        existing = client.search_model_versions(f"name='{name}' and run_id='{run.run_id}'")
-        if existing:
-            model_version, created = existing[0], False
-        else:
+    with failing_closed(f"reading {name}@{alias}"):
+        client = connect(settings)
+        try:
+            return client.get_model_version_by_alias(name, alias)
+        except MlflowException as error:
+            if _not_found(error):
+                return None
+            raise
+
+
+# The run param that claims a run's registration: params are write-once, so of several concurrent
+# `register` calls exactly one can log its nonce; the others wait for its version.
+CLAIM_PARAM = "registration_claim"
+
+
+def register(
+    settings: Settings, run: LoggedRun, tags: dict[str, str], wait: float = 60.0
+) -> tuple[ModelVersion, bool]:
+    """Register the run's model once, even under concurrency; tag it; point staging at it."""
+    name = settings.registry.model_name
+    with failing_closed(f"registering {name}"):
+        client = connect(settings)
+        model_version = _version_of_run(client, name, run.run_id)
+        created = model_version is None
+        if created and not _claim(client, run.run_id):
+            model_version, created = _await_version(client, name, run.run_id, wait), False
+        if created:
             model_version = mlflow.register_model(run.model_uri, name, tags=tags)
-            created = True
         client.set_registered_model_alias(
             name, settings.registry.staging_alias, model_version.version
         )
-    except MlflowException as error:
-        raise RegistryError(f"registering {name}: {error.message.splitlines()[0]}") from None
     return model_version, created
+
+
+def _version_of_run(client: MlflowClient, name: str, run_id: str) -> ModelVersion | None:
+    versions = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
+    return min(versions, key=lambda v: int(v.version)) if versions else None
+
+
+def _claim(client: MlflowClient, run_id: str) -> bool:
+    """True when this process may create the run's version (it logged the claim first)."""
+    try:
+        client.log_param(run_id, CLAIM_PARAM, uuid.uuid4().hex)
+    except MlflowException as error:
+        if error.error_code == "INVALID_PARAMETER_VALUE" and CLAIM_PARAM in str(error.message):
+            return False
+        raise
+    return True
+
+
+def _await_version(client: MlflowClient, name: str, run_id: str, wait: float) -> ModelVersion:
+    """The version another process is registering for ``run_id`` (claim already taken)."""
+    deadline = time.monotonic() + wait
+    while (found := _version_of_run(client, name, run_id)) is None:
+        if time.monotonic() > deadline:
+            raise RegistryError(
+                f"registering {name}: run {run_id} was claimed by another registration "
+                f"(param {CLAIM_PARAM}) but no version appeared in {wait:.0f} s: train again"
+            )
+        time.sleep(0.5)
+    return found
 
 
 def find_version(settings: Settings, *, git_sha: str | None, number: int | None) -> ModelVersion:
     """The version registered from ``git_sha`` (newest if several), or version ``number``."""
-    client = connect(settings)
     name = settings.registry.model_name
-    try:
+    with failing_closed(name):
+        client = connect(settings)
         if number is not None:
             return client.get_model_version(name, str(number))
         versions = client.search_model_versions(f"name='{name}' and tags.git_sha='{git_sha}'")
-    except MlflowException as error:
-        raise RegistryError(f"{name}: {error.message.splitlines()[0]}") from None
     if not versions:
         raise RegistryError(f"{name}: no registered version has git_sha={git_sha}")
     return max(versions, key=lambda v: int(v.version))
 
 
-def set_alias(settings: Settings, alias: str, model_version: ModelVersion) -> None:
-    client = connect(settings)
-    client.set_registered_model_alias(settings.registry.model_name, alias, model_version.version)
+def set_alias(settings: Settings, alias: str, version: str | None) -> None:
+    """Point ``alias`` at ``version``, or remove it when ``version`` is None."""
+    name = settings.registry.model_name
+    with failing_closed(f"moving {name}@{alias}"):
+        client = connect(settings)
+        if version is None:
+            client.delete_registered_model_alias(name, alias)
+        else:
+            client.set_registered_model_alias(name, alias, version)
 
 
 def download_model(uri: str, destination: Path) -> Path:
     """Copy the MLflow model at ``uri`` (a run, logged-model or registry URI) to ``destination``."""
     destination.mkdir(parents=True, exist_ok=True)
-    try:
+    with failing_closed(f"cannot download {uri}"):
         path = mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(destination))
-    except MlflowException as error:
-        raise RegistryError(f"cannot download {uri}: {error.message.splitlines()[0]}") from None
     return Path(path)
 
 
 def run_details(run_id: str) -> tuple[dict[str, str], dict[str, float], dict[str, str]]:
     """Params, metrics and tags of a run."""
-    run = MlflowClient().get_run(run_id)
+    with failing_closed(f"reading run {run_id}"):
+        run = MlflowClient().get_run(run_id)
     return run.data.params, run.data.metrics, run.data.tags

@@ -1,0 +1,114 @@
+"""The three CI identities on a tracking server with authentication (`mlflow server --app-name
+basic-auth`): who may log runs, register versions and move `production`.
+
+Run by an admin (MLFLOW_TRACKING_USERNAME/PASSWORD) with the new users' passwords in
+MLFLOW_READER_PASSWORD, MLFLOW_REGISTRAR_PASSWORD and MLFLOW_PROMOTER_PASSWORD. Creates the
+experiment and the registered model first, as the admin: MLflow makes a model's creator its
+manager, and no CI identity may be that.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import requests
+
+from ..config import Settings
+from ..errors import RegistryError, UsageError
+from ..tracking import tracking_uri
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    experiment: str  # permission on the experiment
+    model: str  # permission on the registered model
+    may: str
+
+
+ROLES = (
+    Role("reader", "EDIT", "READ", "log runs, read production to compare (pull requests)"),
+    Role("registrar", "EDIT", "EDIT", "register versions and set staging (environment staging)"),
+    Role("promoter", "READ", "MANAGE", "move production (environment production)"),
+)
+
+
+def username(settings: Settings, role: Role) -> str:
+    return f"{settings.registry.model_name}-{role.name}"
+
+
+class _Server:
+    def __init__(self, uri: str, admin: tuple[str, str]) -> None:
+        self.uri, self.admin = uri.rstrip("/"), admin
+
+    def call(self, method: str, path: str, body: dict, exists_ok: bool = False) -> dict:
+        try:
+            response = requests.request(
+                method, f"{self.uri}{path}", json=body, auth=self.admin, timeout=30
+            )
+        except requests.RequestException as error:
+            raise RegistryError(f"{method} {path}: {error}") from None
+        if response.ok:
+            return response.json() if response.content else {}
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {"message": response.text.strip()[:200]}
+        if exists_ok and answer.get("error_code") == "RESOURCE_ALREADY_EXISTS":
+            return {}
+        message = str(answer.get("message", "")).splitlines()[0] if answer.get("message") else ""
+        raise RegistryError(f"{method} {path}: {response.status_code} {message}".strip())
+
+
+def _experiment_id(server: _Server, name: str) -> str:
+    server.call("POST", "/api/2.0/mlflow/experiments/create", {"name": name}, exists_ok=True)
+    found = requests.get(
+        f"{server.uri}/api/2.0/mlflow/experiments/get-by-name",
+        params={"experiment_name": name},
+        auth=server.admin,
+        timeout=30,
+    )
+    if not found.ok:
+        raise RegistryError(f"GET experiments/get-by-name {name}: {found.status_code}")
+    return found.json()["experiment"]["experiment_id"]
+
+
+def run(settings: Settings, dry_run: bool = False) -> str:
+    """Create (or update) the three users and their grants; return a summary line."""
+    model, experiment = settings.registry.model_name, settings.tracking.experiment
+    plan = [
+        f"{username(settings, r)}: {r.experiment} on experiment {experiment}, "
+        f"{r.model} on model {model} ({r.may})"
+        for r in ROLES
+    ]
+    if dry_run:
+        return "\n".join(plan)
+    uri = tracking_uri(settings)
+    if not uri.startswith(("http://", "https://")):
+        raise UsageError(f"roles need a tracking server: MLFLOW_TRACKING_URI is {uri}")
+    admin = (os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD"))
+    if not all(admin):
+        raise UsageError("set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (an admin)")
+    passwords = {r.name: os.environ.get(f"MLFLOW_{r.name.upper()}_PASSWORD") for r in ROLES}
+    if missing := [f"MLFLOW_{name.upper()}_PASSWORD" for name, pw in passwords.items() if not pw]:
+        raise UsageError(f"set {', '.join(missing)} (the new users' passwords)")
+    server = _Server(uri, admin)
+    experiment_id = _experiment_id(server, experiment)
+    server.call("POST", "/api/2.0/mlflow/registered-models/create", {"name": model}, True)
+    for role in ROLES:
+        user = {"username": username(settings, role), "password": passwords[role.name]}
+        try:
+            server.call("POST", "/api/2.0/mlflow/users/create", user)
+        except RegistryError as error:
+            if "already exists" not in str(error):
+                raise
+            server.call("PATCH", "/api/2.0/mlflow/users/update-password", user)
+        for resource_type, resource_id, permission in (
+            ("experiment", experiment_id, role.experiment),
+            ("registered_model", model, role.model),
+        ):
+            grant = {"username": user["username"], "resource_type": resource_type}
+            grant |= {"resource_id": resource_id, "permission": permission}
+            server.call("POST", "/api/3.0/mlflow/users/permissions/grant", grant)
+    return "created or updated on " + uri + ":\n" + "\n".join(plan)

@@ -1,0 +1,234 @@
+"""What was gated is what gets registered; registry errors fail closed; promotions roll back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from conftest import edit_config
+from mlflow.tracking import MlflowClient
+
+from {{ cookiecutter.module_name }}.cli import main
+from {{ cookiecutter.module_name }}.config import load_settings
+from {{ cookiecutter.module_name }}.errors import EXIT_GATE, EXIT_REGISTRY, EXIT_USAGE
+
+MODULE = "{{ cookiecutter.module_name }}"
+
+
+def _client() -> MlflowClient:
+    return MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
+
+
+def _versions() -> list:
+    name = load_settings().registry.model_name
+    return _client().search_model_versions(f"name='{name}'")
+
+
+def _cli(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", MODULE, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+@pytest.fixture
+def gated(project: Path) -> Path:
+    """A trained candidate that passed the gate, not registered yet."""
+    for stage in ("data", "validate", "train", "gate"):
+        assert main([stage]) == 0, stage
+    return project
+
+
+def _raise_a_threshold(raw: dict) -> None:
+    criterion = raw["gate"]["criteria"][0]
+    criterion["threshold"] = 0.5 if criterion["direction"] == "higher" else 1e8
+
+
+def _append_a_row(project: Path) -> None:
+    path = project / load_settings().data.path
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines, lines[-1]]) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        (_append_a_row, "the data changed since the gate"),
+        (lambda project: edit_config(project, _raise_a_threshold), "the config changed"),
+        (lambda project: os.environ.update(GITHUB_SHA="b" * 40), "the commit changed"),
+    ],
+    ids=["data", "threshold", "commit"],
+)
+def test_register_refuses_what_the_gate_did_not_see(
+    gated: Path, change, named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    change(gated)
+
+    assert main(["register"]) == EXIT_GATE
+
+    assert named in capsys.readouterr().err
+    assert _versions() == []
+
+
+def test_a_failed_retrain_leaves_nothing_to_register(
+    gated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_config(gated, lambda raw: raw["model"]["params"].update(no_such_param=1))
+
+    assert main(["train"]) == EXIT_USAGE
+    assert main(["register"]) == EXIT_USAGE
+
+    assert "metrics.json not found" in capsys.readouterr().err
+    assert _versions() == []
+    assert not (gated / "reports" / "gate.json").exists()
+
+
+def test_each_stage_removes_its_own_and_later_outputs_before_it_starts(gated: Path) -> None:
+    reports = gated / "reports"
+    (reports / "validation.json").write_text("{}")
+
+    assert main(["validate"]) == 0
+
+    assert json.loads((reports / "validation.json").read_text())["passed"] is True
+    for stale in ("metrics.json", "gate.json", "report.md", "figures"):
+        assert not (reports / stale).exists(), stale
+
+
+def test_concurrent_registrations_of_one_run_create_one_version(gated: Path) -> None:
+    processes = [_cli("register", "--pr-number", "5") for _ in range(3)]
+    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in processes]
+
+    assert [code for code, _, _ in results] == [0, 0, 0], results
+    assert sum("already registered" in out for _, out, _ in results) == 2
+    (version,) = _versions()
+    assert version.tags["pr_number"] == "5"
+
+
+def test_promote_records_the_previous_version_and_rollback_restores_it(
+    gated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = load_settings().registry.model_name
+    assert main(["register", "--pr-number", "3", "--pr-head-sha", "c" * 40]) == 0
+    assert main(["promote", "--version", "1"]) == 0
+    assert json.loads((gated / "reports" / "promotion.json").read_text()) == {
+        "version": "1",
+        "previous": None,
+    }
+    assert main(["rollback", "--to", "none"]) == 0
+    assert "production" not in _client().get_registered_model(name).aliases
+
+    assert main(["promote", "--version", "1"]) == 0
+    _client().set_model_version_tag(name, "1", "gate", "skipped")
+    assert main(["promote", "--version", "1"]) == EXIT_GATE
+    assert "did not pass the gate" in capsys.readouterr().err
+    assert main(["rollback", "--to", "1"]) == 0
+    assert str(_client().get_model_version_by_alias(name, "production").version) == "1"
+
+
+def test_release_assets_come_from_the_version_asked_for(gated: Path) -> None:
+    assert main(["register", "--pr-number", "3", "--pr-head-sha", "c" * 40]) == 0
+
+    assert main(["card", "--version", "1", "--output", "dist/card.md"]) == 0
+    assert main(["export", "--version", "1", "--output", "dist/model"]) == 0
+
+    card = (gated / "dist" / "card.md").read_text()
+    assert "version **1** (aliases: `staging`)" in card
+    assert f"- Pull request: #3 (head `{'c' * 40}`)" in card
+    assert "- Config sha256: `" in card
+    assert list((gated / "dist" / "model").rglob("MLmodel"))
+    assert main(["card", "--version", "2", "--output", "dist/card.md"]) == EXIT_REGISTRY
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Refusing(BaseHTTPRequestHandler):
+    """A server that answers every request with 403, as a tracking server does to a stranger."""
+
+    def _refuse(self) -> None:
+        body = json.dumps({"error_code": "PERMISSION_DENIED", "message": "Permission denied"})
+        self.send_response(403)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    do_GET = do_POST = do_PATCH = do_DELETE = _refuse
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def refusing_server():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("server", ["down", "refusing"])
+@pytest.mark.parametrize("stage", ["gate", "register", "predict"])
+def test_registry_errors_fail_closed_in_one_line_and_in_seconds(
+    gated: Path,
+    stage: str,
+    server: str,
+    refusing_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    uri = refusing_server if server == "refusing" else f"http://127.0.0.1:{_free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    args = {"predict": ["predict", "--input", "in.csv", "--output", "out.csv"]}.get(stage, [stage])
+    started = time.monotonic()
+
+    code = main(args)
+
+    assert code == EXIT_REGISTRY
+    assert time.monotonic() - started < 30
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: ")
+    assert ("PERMISSION_DENIED" if server == "refusing" else "Connection refused") in line, line
+    assert not (gated / "out.csv").exists()
+
+
+def test_a_cancelled_training_run_is_ended_failed(project: Path) -> None:
+    assert main(["data"]) == 0
+    train = _cli("train")
+    name = load_settings().tracking.experiment
+    deadline = time.monotonic() + 120
+    running = []
+    while not running and time.monotonic() < deadline and train.poll() is None:
+        time.sleep(0.2)
+        experiment = _safe_experiment(name)
+        if experiment is not None:
+            running = _client().search_runs([experiment.experiment_id])
+    assert running, "the training run never started"
+
+    train.send_signal(signal.SIGTERM)
+    train.wait(timeout=60)
+
+    (run,) = _client().search_runs([running[0].info.experiment_id])
+    assert run.info.status == "FAILED"
+    assert train.returncode != 0
+
+
+def _safe_experiment(name: str):
+    try:
+        return _client().get_experiment_by_name(name)
+    except Exception:  # the store may not exist yet
+        return None
