@@ -1,4 +1,10 @@
-"""A local stand-in for the GitHub REST API that records every request the workflows make."""
+"""A local stand-in for the GitHub REST API that records every request the workflows make.
+
+It answers per commit: ``merge(sha, number, head)`` makes ``sha`` the merge of pull request
+``number`` whose head commit is ``head``; ``check(head, conclusion)`` records the model check's
+conclusion on that head. ``fail[pattern] = (status, message)`` makes every request whose
+"METHOD /path" matches the regex ``pattern`` fail (5xx, 403 rate limit, ...).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,9 @@ import re
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+MODEL_CHECK = "Validate, train and gate"
 
 
 @dataclass
@@ -21,11 +30,23 @@ class Recorded:
 class GitHubStandIn:
     """Answers the calls of .github/scripts/github_api.py; ``requests`` holds them in order."""
 
-    pr_for_commits: int = 42
+    pulls: dict[str, list[dict]] = field(default_factory=dict)
+    check_runs: dict[str, list[dict]] = field(default_factory=dict)
+    fail: dict[str, tuple[int, str]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     comments: dict[int, dict] = field(default_factory=dict)
-    releases: list[dict] = field(default_factory=list)
+    releases: dict[int, dict] = field(default_factory=dict)
     assets: list[tuple[str, int]] = field(default_factory=list)
+
+    def merge(self, sha: str, number: int, head: str, merged: bool = True) -> None:
+        pr = {"number": number, "head": {"sha": head}, "base": {"ref": "main"}}
+        pr |= {"merged_at": "2026-11-23T12:00:00Z" if merged else None}
+        pr |= {"merge_commit_sha": sha if merged else None}
+        self.pulls.setdefault(sha, []).append(pr)
+
+    def check(self, head: str, conclusion: str, name: str = MODEL_CHECK) -> None:
+        run = {"name": name, "status": "completed", "conclusion": conclusion}
+        self.check_runs.setdefault(head, []).append(run)
 
     def __enter__(self) -> GitHubStandIn:
         stand_in = self
@@ -35,7 +56,7 @@ class GitHubStandIn:
                 pass
 
             def _reply(self, status: int, payload: object) -> None:
-                data = json.dumps(payload).encode()
+                data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -50,7 +71,7 @@ class GitHubStandIn:
                 status, payload = stand_in.answer(self.command, self.path, body, raw)
                 self._reply(status, payload)
 
-            do_GET = do_POST = do_PATCH = _handle
+            do_GET = do_POST = do_PATCH = do_DELETE = _handle
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -67,28 +88,44 @@ class GitHubStandIn:
 
     def answer(self, method: str, path: str, body: dict | None, raw: bytes):
         path, _, query = path.partition("?")
+        for pattern, (status, message) in self.fail.items():
+            if re.fullmatch(pattern, f"{method} {path}"):
+                return status, {"message": message}
+        params = {key: values[0] for key, values in parse_qs(query).items()}
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", path):
             issue = int(m.group(1))
             if method == "GET":
-                page = int(dict(p.split("=") for p in query.split("&") if p).get("page", 1))
                 found = [c for c in self.comments.values() if c["issue"] == issue]
-                return 200, found if page == 1 else []
+                return 200, found if int(params.get("page", 1)) == 1 else []
             comment = {"id": 1000 + len(self.comments), "issue": issue, "body": body["body"]}
             self.comments[comment["id"]] = comment
             return 201, comment
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/comments/(\d+)", path):
             self.comments[int(m.group(1))]["body"] = body["body"]
             return 200, self.comments[int(m.group(1))]
-        if re.fullmatch(r"/repos/[^/]+/[^/]+/commits/\w+/pulls", path):
-            return 200, [{"number": self.pr_for_commits}]
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/(\w+)/pulls", path):
+            return 200, self.pulls.get(m.group(1), [])
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/(\w+)/check-runs", path):
+            runs = self.check_runs.get(m.group(1), [])
+            runs = [r for r in runs if r["name"] == params.get("check_name", r["name"])]
+            return 200, {"total_count": len(runs), "check_runs": runs}
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/releases", path):
             release = {"id": len(self.releases) + 1, **body}
             release["upload_url"] = (
                 f"{self.url}/uploads/repos/{m.group(1)}/releases/{release['id']}/assets{{?name,label}}"
             )
-            self.releases.append(release)
+            self.releases[release["id"]] = release
             return 201, release
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/releases/(\d+)", path):
+            release_id = int(m.group(1))
+            if release_id not in self.releases:
+                return 404, {"message": "Not Found"}
+            if method == "DELETE":
+                del self.releases[release_id]
+                return 204, None
+            self.releases[release_id].update(body)
+            return 200, self.releases[release_id]
         if path.startswith("/uploads/"):
-            self.assets.append((query.removeprefix("name="), len(raw)))
-            return 201, {"name": query.removeprefix("name=")}
+            self.assets.append((params.get("name", ""), len(raw)))
+            return 201, {"name": params.get("name")}
         return 404, {"message": f"stand-in does not know {method} {path}"}

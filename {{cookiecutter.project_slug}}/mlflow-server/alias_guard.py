@@ -17,6 +17,7 @@ import os
 from flask import Response, request
 from mlflow.exceptions import MlflowException
 from mlflow.server import auth
+from mlflow.server.handlers import _get_model_registry_store
 
 ALIAS_ROUTE = "/mlflow/registered-models/alias"
 CREATE_ROUTE = "/mlflow/registered-models/create"
@@ -45,6 +46,14 @@ def _manages(username: str, model: str) -> bool:
     return grant.permission == "MANAGE"
 
 
+def _exists(model: str) -> bool:
+    try:
+        _get_model_registry_store().get_registered_model(model)
+    except MlflowException:
+        return False
+    return True
+
+
 def authenticate():
     """MLflow's basic-auth check, then the alias and model-creation rules."""
     authorization = auth.authenticate_request_basic_auth()
@@ -58,6 +67,8 @@ def authenticate():
     params = _params()
     model = str(params.get("name", ""))
     if path.endswith(CREATE_ROUTE):
+        if _exists(model):  # MLflow answers "already exists", as clients such as register_model expect
+            return authorization
         return _forbidden(f"user '{username}' may not create registered models (admins only)")
     alias = str(params.get("alias", ""))
     if alias in _protected() and not _manages(username, model):

@@ -1,7 +1,9 @@
-"""GitHub REST calls the workflows make: sticky PR comment, release with asset, PR of a commit.
+"""GitHub REST calls the workflows make: sticky PR comment, the gated pull request of a commit,
+draft / publish / discard of a release.
 
 Standard library only, so a job can run it without installing the project. It honours
-GITHUB_API_URL (set by Actions; tests point it at a local stand-in) and GITHUB_TOKEN.
+GITHUB_API_URL (set by Actions; tests point it at a local stand-in), GITHUB_TOKEN and
+GITHUB_OUTPUT. Every failure, the API's included, ends as one `::error::` line and exit 1.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import json
 import os
 import sys
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -18,6 +22,10 @@ NO_REPORT = (
     "❌ The model pipeline stopped before the gate (data validation or training failed): "
     "see the workflow run for the error."
 )
+
+
+class Refused(Exception):
+    """The API answered, and the answer means: stop (no merged PR, failed check, API error)."""
 
 
 def api(method: str, url: str, body: object = None, data: bytes | None = None) -> object:
@@ -35,9 +43,25 @@ def api(method: str, url: str, body: object = None, data: bytes | None = None) -
     elif data is not None:
         headers["Content-Type"] = "application/octet-stream"
     request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=60) as response:
-        payload = response.read()
+    path = urllib.parse.urlsplit(url).path
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            payload = response.read()
+    except urllib.error.HTTPError as error:
+        raise Refused(f"GitHub API {method} {path}: {error.code} {_reason(error)}") from None
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise Refused(f"GitHub API {method} {path}: unreachable ({reason})") from None
     return json.loads(payload) if payload else None
+
+
+def _reason(error: urllib.error.HTTPError) -> str:
+    """GitHub's message (e.g. 'API rate limit exceeded ...'), else the HTTP reason."""
+    try:
+        message = json.loads(error.read() or b"{}").get("message")
+    except (ValueError, AttributeError):
+        message = None
+    return str(message or error.reason).splitlines()[0]
 
 
 def upsert_comment(repo: str, number: int, body: str) -> str:
@@ -56,19 +80,50 @@ def upsert_comment(repo: str, number: int, body: str) -> str:
     return f"created comment {created['id']}"
 
 
-def publish_release(repo: str, tag: str, notes: str, assets: list[Path]) -> str:
-    """Create the release for ``tag`` and attach ``assets``."""
-    release = api("POST", f"/repos/{repo}/releases", {"tag_name": tag, "name": tag, "body": notes})
+def gated_pr(repo: str, sha: str, check: str) -> dict[str, str]:
+    """The merged pull request that brought ``sha`` and whose head passed ``check``."""
+    pulls = api("GET", f"/repos/{repo}/commits/{sha}/pulls") or []
+    merged = [pr for pr in pulls if pr.get("merged_at")]
+    if not merged:
+        if pulls:
+            numbers = ", ".join(f"#{pr['number']}" for pr in pulls)
+            raise Refused(f"not registering: {sha[:12]} is in {numbers}, which is not merged")
+        raise Refused(
+            f"not registering: no pull request brought {sha[:12]} (pushed to main directly)"
+        )
+    pr = next((p for p in merged if p.get("merge_commit_sha") == sha), merged[0])
+    head = pr["head"]["sha"]
+    query = urllib.parse.urlencode({"check_name": check, "filter": "latest"})
+    runs = (api("GET", f"/repos/{repo}/commits/{head}/check-runs?{query}") or {}).get(
+        "check_runs", []
+    )
+    conclusions = sorted({run.get("conclusion") or run.get("status", "?") for run in runs})
+    if conclusions != ["success"]:
+        found = ", ".join(map(str, conclusions)) or "it never ran"
+        raise Refused(
+            f"not registering: the '{check}' check of PR #{pr['number']} "
+            f"(head {head[:12]}) did not succeed ({found})"
+        )
+    return {"pr_number": str(pr["number"]), "pr_head_sha": head}
+
+
+def draft_release(repo: str, tag: str, notes: str, assets: list[Path]) -> dict[str, str]:
+    """Create the draft release for ``tag`` and attach ``assets``."""
+    body = {"tag_name": tag, "name": tag, "body": notes, "draft": True}
+    release = api("POST", f"/repos/{repo}/releases", body)
     upload_url = release["upload_url"].split("{")[0]
     for asset in assets:
         api("POST", f"{upload_url}?name={asset.name}", data=asset.read_bytes())
-    return f"published release {tag} ({len(assets)} asset(s))"
+    return {"release_id": str(release["id"])}
 
 
-def pr_for_commit(repo: str, sha: str) -> str:
-    """Number of the pull request that brought ``sha`` (empty when pushed directly)."""
-    pulls = api("GET", f"/repos/{repo}/commits/{sha}/pulls")
-    return str(pulls[0]["number"]) if pulls else ""
+def _outputs(values: dict[str, str]) -> str:
+    """Write ``values`` to GITHUB_OUTPUT (when set); return them as text."""
+    text = "".join(f"{key}={value}\n" for key, value in values.items())
+    if path := os.environ.get("GITHUB_OUTPUT"):
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(text)
+    return text.strip()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,22 +132,36 @@ def main(argv: list[str] | None = None) -> int:
     comment = commands.add_parser("comment", help="create or update the sticky report comment")
     comment.add_argument("--pr", type=int, required=True)
     comment.add_argument("--body-file", type=Path, required=True)
-    release = commands.add_parser("release", help="publish a release with assets")
-    release.add_argument("--tag", required=True)
-    release.add_argument("--notes-file", type=Path, required=True)
-    release.add_argument("--asset", type=Path, action="append", default=[])
-    pulls = commands.add_parser("pr-for-commit", help="print the PR number of a commit")
-    pulls.add_argument("--sha", required=True)
+    gated = commands.add_parser("gated-pr", help="the merged, checked pull request of a commit")
+    gated.add_argument("--sha", required=True)
+    gated.add_argument("--check", required=True, help="name of the check that must succeed")
+    draft = commands.add_parser("draft", help="create a draft release with assets")
+    draft.add_argument("--tag", required=True)
+    draft.add_argument("--notes-file", type=Path, required=True)
+    draft.add_argument("--asset", type=Path, action="append", default=[])
+    for name, text in (("publish", "publish a draft release"), ("discard", "delete a draft")):
+        commands.add_parser(name, help=text).add_argument("--release-id", required=True)
     args = parser.parse_args(argv)
 
     repo = os.environ["GITHUB_REPOSITORY"]
-    if args.command == "comment":
-        body = args.body_file.read_text() if args.body_file.exists() else NO_REPORT
-        print(upsert_comment(repo, args.pr, body))
-    elif args.command == "release":
-        print(publish_release(repo, args.tag, args.notes_file.read_text(), args.asset))
-    else:
-        print(pr_for_commit(repo, args.sha))
+    try:
+        if args.command == "comment":
+            body = args.body_file.read_text() if args.body_file.exists() else NO_REPORT
+            print(upsert_comment(repo, args.pr, body))
+        elif args.command == "gated-pr":
+            print(_outputs(gated_pr(repo, args.sha, args.check)))
+        elif args.command == "draft":
+            notes = args.notes_file.read_text()
+            print(_outputs(draft_release(repo, args.tag, notes, args.asset)))
+        elif args.command == "publish":
+            api("PATCH", f"/repos/{repo}/releases/{args.release_id}", {"draft": False})
+            print(f"published release {args.release_id}")
+        else:
+            api("DELETE", f"/repos/{repo}/releases/{args.release_id}")
+            print(f"deleted draft release {args.release_id}")
+    except Refused as refused:
+        print(f"::error title={args.command}::{refused}")
+        return 1
     return 0
 
 

@@ -71,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
     which = promote.add_mutually_exclusive_group(required=True)
     which.add_argument("--git-sha", help="the commit the version was built from")
     which.add_argument("--version", type=int, help="the registered version number")
+    find = command("find", "print the number of the version registered from a commit")
+    find.add_argument("--git-sha", required=True, help="the commit the version was built from")
     rollback = command("rollback", "move alias production back after a failed release")
     rollback.add_argument(
         "--to",
@@ -166,6 +168,8 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
             f"{settings.registry.model_name} version {promotion.version} is now @{alias} "
             f"(before: {before})"
         )
+    if args.command == "find":
+        return str(jobs.find_version(settings, args.git_sha).version)
     if args.command == "rollback":
         return f"@{alias} is back on {jobs.rollback(settings, args.to)}"
     if args.command == "roles":

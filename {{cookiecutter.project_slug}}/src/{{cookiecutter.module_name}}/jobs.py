@@ -390,6 +390,11 @@ def promote(settings: Settings, sha: str | None, number: int | None) -> Promotio
     return promotion
 
 
+def find_version(settings: Settings, sha: str) -> Any:
+    """The gated version registered from commit ``sha`` (RegistryError when there is none)."""
+    return tracking.find_version(settings, git_sha=sha, number=None)
+
+
 def rollback(settings: Settings, previous: int | None) -> str:
     """Undo a promotion: production back to ``previous``, or removed when there was none."""
     alias = settings.registry.production_alias

@@ -216,6 +216,10 @@ def register(
         client = connect(settings)
         model_version = _version_of_run(client, name, run.run_id)
         created = model_version is None
+        if created:
+            # Proves write access to the model before the claim: a refused identity must not
+            # leave a claim behind that blocks the registrar.
+            _mark_registering(client, name, run.run_id)
         if created and not _claim(client, run.run_id):
             model_version, created = _await_version(client, name, run.run_id, wait), False
         if created:
@@ -229,6 +233,22 @@ def register(
 def _version_of_run(client: MlflowClient, name: str, run_id: str) -> ModelVersion | None:
     versions = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
     return min(versions, key=lambda v: int(v.version)) if versions else None
+
+
+def _mark_registering(client: MlflowClient, name: str, run_id: str) -> None:
+    """Tag the registered model with the run being registered (creating the model if new)."""
+    try:
+        client.set_registered_model_tag(name, "registering_run", run_id)
+        return
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            raise
+    try:
+        client.create_registered_model(name)
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+    client.set_registered_model_tag(name, "registering_run", run_id)
 
 
 def _claim(client: MlflowClient, run_id: str) -> bool:

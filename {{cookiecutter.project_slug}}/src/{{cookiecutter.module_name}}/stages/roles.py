@@ -42,7 +42,8 @@ class _Server:
     def __init__(self, uri: str, admin: tuple[str, str]) -> None:
         self.uri, self.admin = uri.rstrip("/"), admin
 
-    def call(self, method: str, path: str, body: dict, exists_ok: bool = False) -> dict:
+    def call(self, method: str, path: str, body: dict, exists_ok: bool = False) -> dict | None:
+        """The JSON answer; None when ``exists_ok`` and the resource already exists."""
         try:
             response = requests.request(
                 method, f"{self.uri}{path}", json=body, auth=self.admin, timeout=30
@@ -56,7 +57,7 @@ class _Server:
         except ValueError:
             answer = {"message": response.text.strip()[:200]}
         if exists_ok and answer.get("error_code") == "RESOURCE_ALREADY_EXISTS":
-            return {}
+            return None
         message = str(answer.get("message", "")).splitlines()[0] if answer.get("message") else ""
         raise RegistryError(f"{method} {path}: {response.status_code} {message}".strip())
 
@@ -72,6 +73,14 @@ def _experiment_id(server: _Server, name: str) -> str:
     if not found.ok:
         raise RegistryError(f"GET experiments/get-by-name {name}: {found.status_code}")
     return found.json()["experiment"]["experiment_id"]
+
+
+def _grant(server: _Server, target: dict, permission: str) -> None:
+    """Grant ``permission`` on ``target``, replacing an earlier grant (the API does not upsert)."""
+    path = "/api/3.0/mlflow/users/permissions"
+    if server.call("POST", f"{path}/grant", target | {"permission": permission}, True) is None:
+        server.call("POST", f"{path}/revoke", target)
+        server.call("POST", f"{path}/grant", target | {"permission": permission})
 
 
 def run(settings: Settings, dry_run: bool = False) -> str:
@@ -98,17 +107,13 @@ def run(settings: Settings, dry_run: bool = False) -> str:
     server.call("POST", "/api/2.0/mlflow/registered-models/create", {"name": model}, True)
     for role in ROLES:
         user = {"username": username(settings, role), "password": passwords[role.name]}
-        try:
-            server.call("POST", "/api/2.0/mlflow/users/create", user)
-        except RegistryError as error:
-            if "already exists" not in str(error):
-                raise
+        if server.call("POST", "/api/2.0/mlflow/users/create", user, exists_ok=True) is None:
             server.call("PATCH", "/api/2.0/mlflow/users/update-password", user)
         for resource_type, resource_id, permission in (
             ("experiment", experiment_id, role.experiment),
             ("registered_model", model, role.model),
         ):
-            grant = {"username": user["username"], "resource_type": resource_type}
-            grant |= {"resource_id": resource_id, "permission": permission}
-            server.call("POST", "/api/3.0/mlflow/users/permissions/grant", grant)
+            target = {"username": user["username"], "resource_type": resource_type}
+            target |= {"resource_id": resource_id}
+            _grant(server, target, permission)
     return "created or updated on " + uri + ":\n" + "\n".join(plan)

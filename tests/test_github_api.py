@@ -1,0 +1,140 @@
+"""The generated workflows' GitHub API script against the stand-in: every answer, one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.github_stand_in import MODEL_CHECK, GitHubStandIn
+from tests.helpers import TEMPLATE_DIR
+
+SCRIPT = TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / ".github" / "scripts" / "github_api.py"
+MERGE, HEAD = "m" * 40, "h" * 40
+
+
+def _run(url: str, tmp_path: Path, *args: str) -> tuple[int, str, str, str]:
+    """(exit code, stdout, stderr, GITHUB_OUTPUT) of one call."""
+    output = tmp_path / "github_output"
+    output.write_text("")
+    env = {**os.environ, "GITHUB_API_URL": url, "GITHUB_TOKEN": "t", "GITHUB_OUTPUT": str(output)}
+    env["GITHUB_REPOSITORY"] = "acme/churn"
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=120
+    )
+    return done.returncode, done.stdout, done.stderr, output.read_text()
+
+
+def test_a_merged_pull_request_whose_check_passed_is_the_gated_one(tmp_path: Path) -> None:
+    with GitHubStandIn() as github:
+        github.merge(MERGE, 12, HEAD)
+        github.check(HEAD, "success")
+        code, out, err, outputs = _run(
+            github.url, tmp_path, "gated-pr", "--sha", MERGE, "--check", MODEL_CHECK
+        )
+
+    assert (code, err) == (0, "")
+    assert outputs == f"pr_number=12\npr_head_sha={HEAD}\n"
+    assert ("GET", f"/repos/acme/churn/commits/{HEAD}/check-runs") in [
+        (r.method, r.path.partition("?")[0]) for r in github.requests
+    ]
+
+
+def _no_pr(github: GitHubStandIn) -> None:
+    pass
+
+
+def _not_merged(github: GitHubStandIn) -> None:
+    github.merge(MERGE, 13, HEAD, merged=False)
+
+
+def _check_failed(github: GitHubStandIn) -> None:
+    github.merge(MERGE, 14, HEAD)
+    github.check(HEAD, "failure")
+
+
+def _check_never_ran(github: GitHubStandIn) -> None:
+    github.merge(MERGE, 15, HEAD)
+    github.check(HEAD, "success", name="lint")
+
+
+def _server_error(github: GitHubStandIn) -> None:
+    github.fail[r"GET /repos/.*/pulls"] = (503, "Service Unavailable")
+
+
+def _rate_limited(github: GitHubStandIn) -> None:
+    github.merge(MERGE, 16, HEAD)
+    github.fail[r"GET /repos/.*/check-runs"] = (403, "API rate limit exceeded for installation")
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (_no_pr, "no pull request brought mmmmmmmmmmmm (pushed to main directly)"),
+        (_not_merged, "is in #13, which is not merged"),
+        (_check_failed, f"the '{MODEL_CHECK}' check of PR #14 (head hhhhhhhhhhhh) did not succeed"),
+        (_check_never_ran, "did not succeed (it never ran)"),
+        (_server_error, "GitHub API GET /repos/acme/churn/commits/mmmm"),
+        (_rate_limited, "403 API rate limit exceeded for installation"),
+    ],
+    ids=["no-pr", "not-merged", "check-failed", "no-check", "5xx", "rate-limit"],
+)
+def test_anything_but_a_gated_merge_stops_registration_in_one_line(
+    tmp_path: Path, given, says: str
+) -> None:
+    with GitHubStandIn() as github:
+        given(github)
+        code, out, err, outputs = _run(
+            github.url, tmp_path, "gated-pr", "--sha", MERGE, "--check", MODEL_CHECK
+        )
+
+    assert code == 1
+    assert err == ""
+    assert outputs == ""
+    (line,) = out.splitlines()
+    assert line.startswith("::error title=gated-pr::")
+    assert says in line
+
+
+def test_an_unreachable_api_is_one_line_too(tmp_path: Path) -> None:
+    code, out, err, _ = _run("http://127.0.0.1:9", tmp_path, "publish", "--release-id", "1")
+
+    assert (code, err) == (1, "")
+    assert out.startswith("::error title=publish::GitHub API PATCH /repos/acme/churn/releases/1:")
+    assert "unreachable" in out
+    assert len(out.splitlines()) == 1
+
+
+def test_draft_then_publish_or_discard(tmp_path: Path) -> None:
+    notes = tmp_path / "card.md"
+    notes.write_text("# Model card")
+    asset = tmp_path / "model.tar.gz"
+    asset.write_bytes(b"x" * 10)
+    with GitHubStandIn() as github:
+        drafted = [
+            _run(
+                github.url,
+                tmp_path,
+                "draft",
+                "--tag",
+                tag,
+                "--notes-file",
+                str(notes),
+                "--asset",
+                str(asset),
+            )
+            for tag in ("v1.0.0", "v1.0.1")
+        ]
+        published = _run(github.url, tmp_path, "publish", "--release-id", "1")
+        discarded = _run(github.url, tmp_path, "discard", "--release-id", "2")
+
+    assert [outputs for _, _, _, outputs in drafted] == ["release_id=1\n", "release_id=2\n"]
+    assert published[0] == 0
+    assert discarded[0] == 0
+    assert list(github.releases) == [1]
+    assert github.releases[1]["draft"] is False
+    assert github.releases[1]["body"] == "# Model card"
+    assert github.assets == [("model.tar.gz", 10), ("model.tar.gz", 10)]
