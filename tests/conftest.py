@@ -14,6 +14,7 @@ import pytest
 from filelock import FileLock
 
 from tests.helpers import TEMPLATE_DIR, Combo, bake, run, tool, tools_env
+from tests.team_stack import TeamStack
 
 # Persistent across runs so the generated projects' dependencies install once per machine;
 # GENERATED_VENV points it elsewhere (CI uses a fresh one per clone anyway).
@@ -73,42 +74,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(shared_venv: Path, tmp_path_factory: pytest.TempPathFactory):
-    """A real `mlflow server` on 127.0.0.1 (SQLite backend, proxied artifacts); yields its URI."""
-    root = tmp_path_factory.mktemp("mlflow-server")
-    port = free_port()
-    log = (root / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(shared_venv / "bin" / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{root / 'server.db'}",
-            "--artifacts-destination",
-            str(root / "artifacts"),
-            "--workers",
-            "1",
-        ],
-        cwd=root,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # No GenAI job runners: a registry server does not need them (they cost ~1 GB and CPU).
-        env={
-            **os.environ,
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-        },
-    )
-    uri = f"http://127.0.0.1:{port}"
-    _wait_until_up(server, f"{uri}/health", root / "server.log")
-    yield uri
-    server.terminate()
-    server.wait(timeout=30)
-    log.close()
+def team_stack(s3_server: str, tmp_path_factory: pytest.TempPathFactory):
+    """The generated docker-compose.yml's tracking stack on the host (see tests/team_stack.py):
+    MLflow with authentication on PostgreSQL, artifacts in S3; shared by the session."""
+    root = tmp_path_factory.mktemp("team-stack")
+    project = bake(root / "compose", Combo(docker="y").context() | {"project_name": "stack"})
+    stack = TeamStack(project, root)
+    try:
+        stack.start(s3_server)
+        yield stack
+    finally:
+        stack.stop()
 
 
 def _wait_until_up(process: subprocess.Popen, url: str, log: Path) -> None:

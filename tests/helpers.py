@@ -118,13 +118,9 @@ def tools_env() -> dict[str, str]:
 
 REGISTRY_QUERY = """
 import json, sys
-from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 client = MlflowClient(tracking_uri=sys.argv[1])
-try:
-    found = client.search_model_versions(f"name='{sys.argv[2]}'")
-except MlflowException:
-    found = []
+found = client.search_model_versions(f"name='{sys.argv[2]}'")
 # Search results do not carry aliases: read each version on its own.
 found = [client.get_model_version(sys.argv[2], v.version) for v in found]
 print(json.dumps([{"version": int(v.version), "aliases": sorted(v.aliases), "tags": dict(v.tags)}
@@ -132,8 +128,12 @@ print(json.dumps([{"version": int(v.version), "aliases": sorted(v.aliases), "tag
 """
 
 
-def registry_versions(venv: Path, tracking_uri: str, name: str, cwd: Path) -> list[dict]:
-    """Every version of ``name`` in the registry at ``tracking_uri``, oldest first."""
-    result = run([str(venv / "bin" / "python"), "-c", REGISTRY_QUERY, tracking_uri, name], cwd=cwd)
+def registry_versions(
+    venv: Path, tracking_uri: str, name: str, cwd: Path, env: dict[str, str] | None = None
+) -> list[dict]:
+    """Every version of ``name`` in the registry at ``tracking_uri`` (read with the credentials
+    in ``env``), oldest first."""
+    query = [str(venv / "bin" / "python"), "-c", REGISTRY_QUERY, tracking_uri, name]
+    result = run(query, cwd=cwd, env=env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -40,6 +41,8 @@ COMBOS = [
 BASE_FILES = {
     ".github/dependabot.yml",
     ".github/pull_request_template.md",
+    ".github/rulesets/main.json",
+    ".github/rulesets/release-tags.json",
     ".github/scripts/github_api.py",
     ".github/workflows/ci.yml",
     ".github/workflows/model.yml",
@@ -54,6 +57,10 @@ BASE_FILES = {
     "data/interim/.gitkeep",
     "data/processed/.gitkeep",
     "data/raw/.gitkeep",
+    "mlflow-server/Dockerfile",
+    "mlflow-server/alias_guard.py",
+    "mlflow-server/requirements.txt",
+    "mlflow-server/start.sh",
     "models/.gitkeep",
     "notebooks/README.md",
     "pyproject.toml",
@@ -67,6 +74,7 @@ BASE_FILES = {
     "src/{module}/features.py",
     "src/{module}/files.py",
     "src/{module}/stages/__init__.py",
+    "src/{module}/stages/roles.py",
     "src/{module}/stages/schema.py",
     "src/{module}/data.py",
     "src/{module}/errors.py",
@@ -85,6 +93,8 @@ BASE_FILES = {
     "tests/test_model.py",
     "tests/test_pipeline.py",
     "tests/test_real_data.py",
+    "tests/test_registry.py",
+    "tests/test_roles.py",
     "tests/test_defects.py",
     "tests/tables.py",
     "tests/test_validation.py",
@@ -102,7 +112,6 @@ DOCKER_FILES = {
     ".dockerignore",
     "Dockerfile",
     "docker-compose.yml",
-    "docker/mlflow/Dockerfile",
     "tests/test_docker.py",
 }
 
@@ -300,6 +309,9 @@ MAKE_TARGETS = {
     "register",
     "pipeline",
     "promote",
+    "version",
+    "rollback",
+    "roles",
     "predict",
     "mlflow-ui",
     "export-model",
@@ -321,3 +333,19 @@ def test_makefile_documents_exactly_the_expected_targets(baked) -> None:
     )
     assert dry_run.returncode == 0, dry_run.stderr
     assert dry_run.stdout.count("\n") == 1, dry_run.stdout
+
+
+def test_rulesets_require_the_checks_the_workflows_report(baked) -> None:
+    combo, project = baked
+    ci = yaml.safe_load((project / ".github" / "workflows" / "ci.yml").read_text())
+    versions = ci["jobs"]["test"]["strategy"]["matrix"]["python-version"]
+    reported = {ci["jobs"]["lint"]["name"]} | {f"Test (Python {v})" for v in versions}
+
+    main = json.loads((project / ".github" / "rulesets" / "main.json").read_text())
+    tags = json.loads((project / ".github" / "rulesets" / "release-tags.json").read_text())
+
+    (checks,) = [r for r in main["rules"] if r["type"] == "required_status_checks"]
+    assert {c["context"] for c in checks["parameters"]["required_status_checks"]} == reported
+    assert {r["type"] for r in main["rules"]} >= {"pull_request", "non_fast_forward", "deletion"}
+    assert tags["target"] == "tag"
+    assert tags["conditions"]["ref_name"]["include"] == ["refs/tags/v*"]

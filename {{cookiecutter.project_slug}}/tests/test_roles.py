@@ -166,3 +166,11 @@ def test_roles_say_what_they_need(
     _as(monkeypatch, *ADMIN)
     assert main(["roles"]) == EXIT_USAGE
     assert "MLFLOW_READER_PASSWORD" in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_the_server_image_runs_the_projects_mlflow() -> None:
+    pyproject = (PROJECT_ROOT / "pyproject.toml").read_text()
+    image = (PROJECT_ROOT / "mlflow-server" / "Dockerfile").read_text()
+    pin = next(line for line in pyproject.splitlines() if '"mlflow==' in line)
+    version = pin.split("==")[1].strip('",')
+    assert f"mlflow:v{version}" in image
