@@ -216,7 +216,8 @@ def test_readme_names_the_project_not_the_template(baked) -> None:
     for section in [
         "## How the pipeline runs on GitHub",
         "### Secrets, variables and environments",
-        "### Branch protection",
+        "### Who may write the registry",
+        "### Branch and tag rules",
         "### Exit codes",
     ]:
         assert section in readme, section

@@ -13,6 +13,7 @@ from tests.conftest import S3_BUCKET, S3_CREDENTIALS
 from tests.github_stand_in import GitHubStandIn
 from tests.helpers import Combo, bake, registry_versions, run
 from tests.own_data import DATA_FILE, TARGET, customer_table
+from tests.team_stack import role_env
 
 pytestmark = pytest.mark.slow
 
@@ -46,45 +47,200 @@ def test_push_to_a_feature_branch_runs_ci(tmp_path: Path) -> None:
     assert result.returncode == 0
 
 
-def test_pull_request_passing_the_gate_posts_then_updates_one_comment(
-    tmp_path: Path, mlflow_server: str, shared_venv: Path
-) -> None:
-    project = _project(tmp_path, "wf-pr-pass")
-    secrets = {"MLFLOW_TRACKING_URI": mlflow_server}
-    with GitHubStandIn() as github:
-        runs = [
-            act(
-                project,
-                "pull_request",
-                "model.yml",
-                tmp_path / work,
-                payload=_pr_payload(project, 7),
-                secrets=secrets,
-                api_url=github.url,
-            )
-            for work in ("act1", "act2")
-        ]
+def _event(project: Path, number: int, fork: bool = False) -> dict:
+    """A pull_request payload for the project's HEAD (from a fork when ``fork``)."""
+    payload = _pr_payload(project, number)
+    if fork:
+        payload["pull_request"]["head"]["repo"] = {"full_name": f"someone/{project.name}"}
+    return payload
 
-    for result in runs:
+
+def _registry(team_stack, shared_venv: Path, project: Path) -> list[dict]:
+    return registry_versions(shared_venv, team_stack.uri, project.name, project, team_stack.admin)
+
+
+@pytest.fixture(scope="module")
+def lifecycle(tmp_path_factory: pytest.TempPathFactory, team_stack, shared_venv: Path):
+    """One project through its whole life on the team stack: pull request #7 (reader), its merge
+    pushed to main (registrar), tag v0.1.0 (promoter), then #7 again, now against production."""
+    tmp_path = tmp_path_factory.mktemp("lifecycle")
+    project = _project(tmp_path, "wf-lifecycle")
+    secrets = team_stack.provision(project, shared_venv)
+    sha = git(project, "rev-parse", "HEAD")
+    runs = {}
+    with GitHubStandIn() as github:
+        runs["pr"] = act(
+            project,
+            "pull_request",
+            "model.yml",
+            tmp_path / "pr",
+            payload=_event(project, 7),
+            secrets=secrets,
+            api_url=github.url,
+        )
+        github.merge(sha, 7, head=sha)
+        github.check(sha, "success")
+        runs["main"] = act(
+            project, "push", "model.yml", tmp_path / "main", secrets=secrets, api_url=github.url
+        )
+        git(project, "tag", "v0.1.0")
+        runs["tag"] = act(
+            project,
+            "push",
+            "release.yml",
+            tmp_path / "tag",
+            secrets=secrets,
+            payload={"ref": "refs/tags/v0.1.0"},
+            api_url=github.url,
+        )
+        runs["pr-again"] = act(
+            project,
+            "pull_request",
+            "model.yml",
+            tmp_path / "pr-again",
+            payload=_event(project, 7),
+            secrets=secrets,
+            api_url=github.url,
+        )
+    return project, sha, runs, github, secrets, tmp_path
+
+
+def test_pull_request_trains_with_the_reader_and_keeps_one_sticky_comment(
+    lifecycle, team_stack, shared_venv: Path
+) -> None:
+    project, _, runs, github, _, tmp_path = lifecycle
+
+    for result in (runs["pr"], runs["pr-again"]):
         assert result.jobs == {"train": "success", "comment": "success"}, result.log()[-3000:]
         assert any(REPORT_HEADER in summary for summary in result.commands("summary"))
         # A fresh DVC project has no remote and no .dvc file yet: the sample stands in, and says so.
         notices = result.commands("notice")
         assert any("is not tracked by DVC yet" in notice for notice in notices), notices
-    writes = [(r.method, r.path) for r in github.requests if r.method != "GET"]
-    assert writes == [
-        ("POST", "/repos/your-github-user/wf-pr-pass/issues/7/comments"),
-        ("PATCH", "/repos/your-github-user/wf-pr-pass/issues/comments/1000"),
+    writes = [(r.method, r.path) for r in github.requests if r.method not in ("GET",)]
+    comment_writes = [w for w in writes if "/issues/" in w[1]]
+    assert comment_writes == [
+        ("POST", "/repos/your-github-user/wf-lifecycle/issues/7/comments"),
+        ("PATCH", "/repos/your-github-user/wf-lifecycle/issues/comments/1000"),
     ]
     (comment,) = github.comments.values()
-    assert comment["body"].startswith("<!-- model-report -->\n## wf-pr-pass: gate ✅ passed")
-    assert REPORT_HEADER in comment["body"]
-    assert (tmp_path / "act1" / "artifacts" / "model" / "MLmodel").exists()
-    assert registry_versions(shared_venv, mlflow_server, project.name, project) == []
+    assert comment["body"].startswith("<!-- model-report -->\n## wf-lifecycle: gate ✅ passed")
+    # The second run compared with production, which the tag had just promoted.
+    assert "version 1 (`production`)" in comment["body"]
+    assert "version 1 (`production`)" not in "".join(runs["pr"].commands("summary"))
+    assert (tmp_path / "pr" / "artifacts" / "model" / "MLmodel").exists()
+
+
+def test_merge_of_a_gated_pull_request_registers_staging_with_its_number_and_head(
+    lifecycle, team_stack, shared_venv: Path
+) -> None:
+    project, sha, runs, github, _, _ = lifecycle
+
+    assert runs["main"].jobs == {"train": "success", "register": "success"}, runs["main"].log()[
+        -3000:
+    ]
+    (version,) = _registry(team_stack, shared_venv, project)
+    assert version["tags"]["git_sha"] == sha
+    assert version["tags"]["pr_number"] == "7"
+    assert version["tags"]["pr_head_sha"] == sha
+    assert version["tags"]["gate"] == "passed"
+    checks = [r.path for r in github.requests if "/check-runs" in r.path]
+    assert checks
+    assert all(f"/commits/{sha}/check-runs?check_name=Validate" in p for p in checks)
+
+
+def test_tag_drafts_promotes_then_publishes_the_release_of_that_version(
+    lifecycle, team_stack, shared_venv: Path
+) -> None:
+    project, sha, runs, github, _, _ = lifecycle
+    tag = runs["tag"]
+
+    assert tag.jobs == {
+        "assets": "success",
+        "draft": "success",
+        "promote": "success",
+        "publish": "success",
+    }, tag.log()[-3000:]
+    (version,) = _registry(team_stack, shared_venv, project)
+    assert version["aliases"] == ["production", "staging"]
+    (release,) = github.releases.values()
+    assert release["tag_name"] == "v0.1.0"
+    assert release["draft"] is False
+    assert release["body"].startswith(f"# Model card: {project.name} version 1")
+    assert f"- Commit: `{sha}`" in release["body"]
+    assert "- Pull request: #7" in release["body"]
+    assert [name for name, size in github.assets if size > 0] == ["model.tar.gz"]
+    # The draft came first, the alias moved, then the draft was published.
+    order = [(r.method, r.path.split("/")[-1]) for r in github.requests if "/releases" in r.path]
+    assert order[0] == ("POST", "releases")
+    assert order[-1] == ("PATCH", "1")
+
+
+def test_registrar_credentials_cannot_promote_and_the_draft_is_deleted(
+    lifecycle, team_stack, shared_venv: Path
+) -> None:
+    project, _, _, _, secrets, tmp_path = lifecycle
+    git(project, "tag", "v0.1.1")
+    wrong = secrets | {
+        "MLFLOW_PROMOTER_USERNAME": secrets["MLFLOW_REGISTRAR_USERNAME"],
+        "MLFLOW_PROMOTER_PASSWORD": secrets["MLFLOW_REGISTRAR_PASSWORD"],
+    }
+    with GitHubStandIn() as github:
+        result = act(
+            project,
+            "push",
+            "release.yml",
+            tmp_path / "wrong",
+            secrets=wrong,
+            payload={"ref": "refs/tags/v0.1.1"},
+            api_url=github.url,
+        )
+
+    assert result.jobs["promote"] == "failure"
+    assert result.jobs["discard"] == "success"
+    assert "publish" not in result.jobs or result.jobs["publish"] != "success"
+    assert any("may not move alias 'production'" in e for e in result.commands("error")), (
+        result.log()[-3000:]
+    )
+    assert github.releases == {}  # drafted, then deleted
+
+
+def test_failed_publication_moves_production_back(lifecycle, team_stack, shared_venv: Path) -> None:
+    project, _, _, _, secrets, tmp_path = lifecycle
+    # Version 2, registered from a new commit by the registrar (as a gated merge would).
+    second = commit_all(project, "Second model")
+    registrar = role_env(secrets, "registrar") | {
+        "GITHUB_SHA": second,
+        "PYTHONPATH": str(project / "src"),
+    }
+    module = project.name.replace("-", "_")
+    pipeline = run(
+        [str(shared_venv / "bin" / "python"), "-m", module, "pipeline"], cwd=project, env=registrar
+    )
+    assert pipeline.returncode == 0, pipeline.stdout + pipeline.stderr
+    git(project, "tag", "v0.2.0")
+    with GitHubStandIn() as github:
+        github.fail[r"PATCH /repos/.*/releases/\d+"] = (502, "Bad Gateway")
+        result = act(
+            project,
+            "push",
+            "release.yml",
+            tmp_path / "rollback",
+            secrets=secrets,
+            payload={"ref": "refs/tags/v0.2.0"},
+            api_url=github.url,
+        )
+
+    assert result.jobs["promote"] == "success"
+    assert result.jobs["publish"] == "failure"
+    assert result.jobs["rollback"] == "success", result.log()[-3000:]
+    assert result.jobs["discard"] == "success"
+    versions = {v["version"]: v["aliases"] for v in _registry(team_stack, shared_venv, project)}
+    assert versions == {1: ["production", "staging"], 2: ["staging"]}
+    assert github.releases == {}
 
 
 def test_pull_request_failing_the_gate_fails_the_check_and_registers_nothing(
-    tmp_path: Path, mlflow_server: str, shared_venv: Path
+    tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:
     project = _project(tmp_path, "wf-pr-fail")
     config = project / "config" / "pipeline.yaml"
@@ -92,6 +248,7 @@ def test_pull_request_failing_the_gate_fails_the_check_and_registers_nothing(
     raw["gate"]["criteria"][0]["threshold"] = 0.999
     config.write_text(yaml.safe_dump(raw, sort_keys=False))
     commit_all(project, "Raise a gate threshold")
+    secrets = team_stack.provision(project, shared_venv)
 
     with GitHubStandIn() as github:
         result = act(
@@ -99,8 +256,8 @@ def test_pull_request_failing_the_gate_fails_the_check_and_registers_nothing(
             "pull_request",
             "model.yml",
             tmp_path / "act",
-            payload=_pr_payload(project, 8),
-            secrets={"MLFLOW_TRACKING_URI": mlflow_server},
+            payload=_event(project, 8),
+            secrets=secrets,
             api_url=github.url,
         )
 
@@ -109,65 +266,72 @@ def test_pull_request_failing_the_gate_fails_the_check_and_registers_nothing(
     (comment,) = github.comments.values()
     assert "gate ❌ failed" in comment["body"]
     assert "fail (threshold)" in comment["body"]
-    assert registry_versions(shared_venv, mlflow_server, project.name, project) == []
+    assert _registry(team_stack, shared_venv, project) == []
 
 
-@pytest.fixture(scope="module")
-def released(tmp_path_factory: pytest.TempPathFactory, mlflow_server: str):
-    """Push to main with the tracking secret, then push tag v0.1.0 on the same commit."""
-    tmp_path = tmp_path_factory.mktemp("release")
-    project = _project(tmp_path, "wf-main-release")
+@pytest.mark.parametrize("case", ["no-pr", "check-failed"])
+def test_push_to_main_without_a_gated_pull_request_registers_nothing(
+    tmp_path: Path, team_stack, shared_venv: Path, case: str
+) -> None:
+    project = _project(tmp_path, f"wf-ungated-{case}")
     sha = git(project, "rev-parse", "HEAD")
-    secrets = {"MLFLOW_TRACKING_URI": mlflow_server}
+    secrets = team_stack.provision(project, shared_venv)
     with GitHubStandIn() as github:
-        main = act(
-            project, "push", "model.yml", tmp_path / "act-main", secrets=secrets, api_url=github.url
+        if case == "check-failed":
+            github.merge(sha, 9, head="f" * 40)
+            github.check("f" * 40, "failure")
+        result = act(
+            project, "push", "model.yml", tmp_path / "act", secrets=secrets, api_url=github.url
         )
-        git(project, "tag", "v0.1.0")
-        tag = act(
+
+    assert result.jobs == {"train": "success", "register": "failure"}, result.log()[-3000:]
+    (error,) = [e for e in result.commands("error") if "not registering" in e]
+    said = "pushed to main directly" if case == "no-pr" else "check of PR #9"
+    assert said in error
+    assert _registry(team_stack, shared_venv, project) == []
+
+
+def test_fork_pull_request_gets_no_secrets_no_comment_and_a_summary(tmp_path: Path) -> None:
+    project = _project(tmp_path, "wf-fork")
+    with GitHubStandIn() as github:
+        result = act(
             project,
-            "push",
-            "release.yml",
-            tmp_path / "act-tag",
-            secrets=secrets,
-            payload={"ref": "refs/tags/v0.1.0"},
+            "pull_request",
+            "model.yml",
+            tmp_path / "act",
+            payload=_event(project, 11, fork=True),
             api_url=github.url,
         )
-    return project, sha, main, tag, github
+
+    assert result.jobs.get("train") == "success", result.log()[-3000:]
+    assert result.jobs.get("comment") != "success"
+    assert github.requests == []
+    assert any(REPORT_HEADER in summary for summary in result.commands("summary"))
+    assert any("Run-local MLflow store" in n for n in result.commands("notice"))
 
 
-def test_push_to_main_registers_staging_on_the_tracking_server(
-    released, mlflow_server: str, shared_venv: Path
+def test_ci_runs_on_pull_request_and_model_workflow_on_dispatch(
+    tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:
-    project, sha, main, _, _ = released
+    project = _project(tmp_path, "wf-dispatch")
+    secrets = team_stack.provision(project, shared_venv)
 
-    assert main.jobs == {"train": "success", "register": "success"}, main.log()[-3000:]
-    (version,) = registry_versions(shared_venv, mlflow_server, project.name, project)
-    assert "staging" in version["aliases"]
-    assert version["tags"]["git_sha"] == sha
-    assert version["tags"]["pr_number"] == "42"
-    assert version["tags"]["gate"] == "passed"
+    ci = act(project, "pull_request", "ci.yml", tmp_path / "ci", payload=_event(project, 12))
+    dispatch = act(
+        project, "workflow_dispatch", "model.yml", tmp_path / "dispatch", secrets=secrets
+    )
+
+    assert ci.jobs == {"lint": "success", "test": "success"}, ci.log()[-3000:]
+    assert dispatch.jobs.get("train") == "success", dispatch.log()[-3000:]
+    assert dispatch.jobs.get("register") != "success"
+    assert _registry(team_stack, shared_venv, project) == []
 
 
-def test_tag_promotes_that_version_and_publishes_the_model_card(
-    released, mlflow_server: str, shared_venv: Path
+def test_tag_without_a_registered_version_fails_clearly(
+    tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:
-    project, sha, _, tag, github = released
-
-    assert tag.jobs == {"promote": "success"}, tag.log()[-3000:]
-    (version,) = registry_versions(shared_venv, mlflow_server, project.name, project)
-    assert version["aliases"] == ["production", "staging"]
-    (release,) = github.releases
-    assert release["tag_name"] == "v0.1.0"
-    assert release["body"].startswith(f"# Model card: {project.name} version 1")
-    assert f"- Commit: `{sha}`" in release["body"]
-    assert "## Metrics (test split)" in release["body"]
-    assert "## Parameters" in release["body"]
-    assert [name for name, size in github.assets if size > 0] == ["model.tar.gz"]
-
-
-def test_tag_without_a_registered_version_fails_clearly(tmp_path: Path, mlflow_server: str) -> None:
     project = _project(tmp_path, "wf-tag-unknown")
+    secrets = team_stack.provision(project, shared_venv)
     git(project, "tag", "v9.9.9")
     with GitHubStandIn() as github:
         result = act(
@@ -175,19 +339,17 @@ def test_tag_without_a_registered_version_fails_clearly(tmp_path: Path, mlflow_s
             "push",
             "release.yml",
             tmp_path / "act",
-            secrets={"MLFLOW_TRACKING_URI": mlflow_server},
+            secrets=secrets,
             payload={"ref": "refs/tags/v9.9.9"},
             api_url=github.url,
         )
 
-    assert result.jobs == {"promote": "failure"}
+    assert result.jobs == {"assets": "failure"}
     assert any("no registered version has git_sha=" in error for error in result.commands("error"))
-    assert github.releases == []
+    assert github.releases == {}
 
 
-def test_push_to_main_without_secrets_is_green_and_says_what_to_set(
-    tmp_path: Path, mlflow_server: str, shared_venv: Path
-) -> None:
+def test_push_to_main_without_secrets_is_green_and_says_what_to_set(tmp_path: Path) -> None:
     project = _project(tmp_path, "wf-main-nosecrets")
 
     model = act(project, "push", "model.yml", tmp_path / "act-model")
@@ -201,12 +363,11 @@ def test_push_to_main_without_secrets_is_green_and_says_what_to_set(
     )
 
     assert model.jobs == {"train": "success", "register": "success"}, model.log()[-3000:]
-    assert release.jobs == {"promote": "success"}, release.log()[-3000:]
+    assert release.jobs == {"assets": "success"}, release.log()[-3000:]
     notices = model.commands("notice") + release.commands("notice")
     assert any("Set the MLFLOW_TRACKING_URI secret" in n for n in notices), notices
-    assert any("Registration skipped" in n or "register models" in n for n in notices)
+    assert any("register models" in n for n in notices)
     assert any("promote models" in n for n in notices)
-    assert registry_versions(shared_venv, mlflow_server, project.name, project) == []
 
 
 @pytest.fixture(scope="module")
@@ -244,10 +405,10 @@ def _push_data(project, message: str) -> str:
 
 
 def test_pull_request_trains_on_data_pulled_from_the_dvc_remote_and_a_data_only_change_triggers(
-    dvc_project, tmp_path: Path, mlflow_server: str, shared_venv: Path
+    dvc_project, tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:
     root = dvc_project.path
-    secrets = {"MLFLOW_TRACKING_URI": mlflow_server, **S3_CREDENTIALS}
+    secrets = {**team_stack.provision(root, shared_venv), **S3_CREDENTIALS}
     first = _push_data(dvc_project, "Train on our customers")
     customer_table(root / DATA_FILE, "classification", rows=480, seed=1)
     second = _push_data(dvc_project, "More customers")
@@ -285,11 +446,11 @@ def test_pull_request_trains_on_data_pulled_from_the_dvc_remote_and_a_data_only_
     assert "480 rows" in summaries[22]
     bodies = {c["issue"]: c["body"] for c in github.comments.values()}
     assert f"DVC md5 `{second}`" in bodies[22]
-    assert registry_versions(shared_venv, mlflow_server, root.name, root) == []
+    assert _registry(team_stack, shared_venv, root) == []
 
 
 def test_pull_request_without_the_remotes_credentials_fails_in_one_line(
-    dvc_project, tmp_path: Path, mlflow_server: str
+    dvc_project, tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:
     root = dvc_project.path
     if not (root / f"{DATA_FILE}.dvc").exists():
@@ -300,7 +461,7 @@ def test_pull_request_without_the_remotes_credentials_fails_in_one_line(
         "model.yml",
         tmp_path / "act",
         payload=_pr_payload(root, 23),
-        secrets={"MLFLOW_TRACKING_URI": mlflow_server},
+        secrets=team_stack.provision(root, shared_venv),
     )
 
     assert result.jobs["train"] == "failure"

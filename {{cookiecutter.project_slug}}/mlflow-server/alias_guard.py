@@ -67,7 +67,9 @@ def authenticate():
     params = _params()
     model = str(params.get("name", ""))
     if path.endswith(CREATE_ROUTE):
-        if _exists(model):  # MLflow answers "already exists", as clients such as register_model expect
+        if _exists(
+            model
+        ):  # MLflow answers "already exists", as clients such as register_model expect
             return authorization
         return _forbidden(f"user '{username}' may not create registered models (admins only)")
     alias = str(params.get("alias", ""))

@@ -120,7 +120,8 @@ def test_each_identity_may_do_its_part_and_the_server_refuses_the_rest(
     capsys.readouterr()
     assert main(["register"]) == EXIT_REGISTRY
     (line,) = capsys.readouterr().err.splitlines()
-    assert "error code 403" in line and "registered-models" in line
+    assert "error code 403" in line
+    assert "registered-models" in line
 
     # Main: the registrar registers once however many run at the same time; no production.
     _as_role(monkeypatch, "registrar")
