@@ -17,6 +17,8 @@ from tests.team_stack import role_env
 
 pytestmark = pytest.mark.slow
 
+# The lifecycle tests share one module fixture: one worker runs them all (make test: loadgroup).
+LIFECYCLE = pytest.mark.xdist_group("lifecycle")
 REPORT_HEADER = "| metric | candidate | baseline (skill) | production | threshold | result |"
 
 
@@ -35,16 +37,6 @@ def _pr_payload(project: Path, number: int) -> dict:
         "pull_request": {"number": number, "head": side, "base": {**side, "ref": "main"}},
         "repository": {"full_name": repo},
     }
-
-
-def test_push_to_a_feature_branch_runs_ci(tmp_path: Path) -> None:
-    project = _project(tmp_path, "wf-ci-push")
-    git(project, "checkout", "-q", "-b", "feature/tune")
-
-    result = act(project, "push", "ci.yml", tmp_path / "act")
-
-    assert result.jobs == {"lint": "success", "test": "success"}, result.log()[-3000:]
-    assert result.returncode == 0
 
 
 def _event(project: Path, number: int, fork: bool = False) -> dict:
@@ -105,6 +97,7 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory, team_stack, shared_venv:
     return project, sha, runs, github, secrets, tmp_path
 
 
+@LIFECYCLE
 def test_pull_request_trains_with_the_reader_and_keeps_one_sticky_comment(
     lifecycle, team_stack, shared_venv: Path
 ) -> None:
@@ -130,6 +123,7 @@ def test_pull_request_trains_with_the_reader_and_keeps_one_sticky_comment(
     assert (tmp_path / "pr" / "artifacts" / "model" / "MLmodel").exists()
 
 
+@LIFECYCLE
 def test_merge_of_a_gated_pull_request_registers_staging_with_its_number_and_head(
     lifecycle, team_stack, shared_venv: Path
 ) -> None:
@@ -148,6 +142,7 @@ def test_merge_of_a_gated_pull_request_registers_staging_with_its_number_and_hea
     assert all(f"/commits/{sha}/check-runs?check_name=Validate" in p for p in checks)
 
 
+@LIFECYCLE
 def test_tag_drafts_promotes_then_publishes_the_release_of_that_version(
     lifecycle, team_stack, shared_venv: Path
 ) -> None:
@@ -175,6 +170,7 @@ def test_tag_drafts_promotes_then_publishes_the_release_of_that_version(
     assert order[-1] == ("PATCH", "1")
 
 
+@LIFECYCLE
 def test_registrar_credentials_cannot_promote_and_the_draft_is_deleted(
     lifecycle, team_stack, shared_venv: Path
 ) -> None:
@@ -204,6 +200,7 @@ def test_registrar_credentials_cannot_promote_and_the_draft_is_deleted(
     assert github.releases == {}  # drafted, then deleted
 
 
+@LIFECYCLE
 def test_failed_publication_moves_production_back(lifecycle, team_stack, shared_venv: Path) -> None:
     project, _, _, _, secrets, tmp_path = lifecycle
     # Version 2, registered from a new commit by the registrar (as a gated merge would).
@@ -235,7 +232,7 @@ def test_failed_publication_moves_production_back(lifecycle, team_stack, shared_
     assert result.jobs["rollback"] == "success", result.log()[-3000:]
     assert result.jobs["discard"] == "success"
     versions = {v["version"]: v["aliases"] for v in _registry(team_stack, shared_venv, project)}
-    assert versions == {1: ["production", "staging"], 2: ["staging"]}
+    assert versions == {1: ["production"], 2: ["staging"]}
     assert github.releases == {}
 
 
@@ -307,7 +304,7 @@ def test_fork_pull_request_gets_no_secrets_no_comment_and_a_summary(tmp_path: Pa
     assert result.jobs.get("comment") != "success"
     assert github.requests == []
     assert any(REPORT_HEADER in summary for summary in result.commands("summary"))
-    assert any("Run-local MLflow store" in n for n in result.commands("notice"))
+    assert any("MLFLOW_TRACKING_URI is not set" in n for n in result.commands("notice"))
 
 
 def test_ci_runs_on_pull_request_and_model_workflow_on_dispatch(
@@ -316,12 +313,15 @@ def test_ci_runs_on_pull_request_and_model_workflow_on_dispatch(
     project = _project(tmp_path, "wf-dispatch")
     secrets = team_stack.provision(project, shared_venv)
 
+    git(project, "checkout", "-q", "-b", "feature/tune")
     ci = act(project, "pull_request", "ci.yml", tmp_path / "ci", payload=_event(project, 12))
     dispatch = act(
         project, "workflow_dispatch", "model.yml", tmp_path / "dispatch", secrets=secrets
     )
 
     assert ci.jobs == {"lint": "success", "test": "success"}, ci.log()[-3000:]
+    # The same jobs run for every push (no branch or path filter on ci.yml's push trigger).
+    assert triggers(project, "ci.yml", "push", ["README.md"])
     assert dispatch.jobs.get("train") == "success", dispatch.log()[-3000:]
     assert dispatch.jobs.get("register") != "success"
     assert _registry(team_stack, shared_venv, project) == []
@@ -404,6 +404,7 @@ def _push_data(project, message: str) -> str:
     return yaml.safe_load((project.path / f"{DATA_FILE}.dvc").read_text())["outs"][0]["md5"]
 
 
+@pytest.mark.xdist_group("dvc")
 def test_pull_request_trains_on_data_pulled_from_the_dvc_remote_and_a_data_only_change_triggers(
     dvc_project, tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:
@@ -449,6 +450,7 @@ def test_pull_request_trains_on_data_pulled_from_the_dvc_remote_and_a_data_only_
     assert _registry(team_stack, shared_venv, root) == []
 
 
+@pytest.mark.xdist_group("dvc")
 def test_pull_request_without_the_remotes_credentials_fails_in_one_line(
     dvc_project, tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:

@@ -181,8 +181,10 @@ def refusing_server():
     server.server_close()
 
 
-@pytest.mark.parametrize("server", ["down", "refusing"])
-@pytest.mark.parametrize("stage", ["gate", "register", "predict"])
+@pytest.mark.parametrize(
+    ("stage", "server"),
+    [("gate", "down"), ("gate", "refusing"), ("register", "refusing"), ("predict", "down")],
+)
 def test_registry_errors_fail_closed_in_one_line_and_in_seconds(
     gated: Path,
     stage: str,
