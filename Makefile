@@ -29,7 +29,7 @@ demo: dev ## Render the template with defaults and run the generated project's m
 	cd $(DEMO_DIR)/my-ml-project && $(MAKE) install pipeline VENV=.venv
 
 test: dev ## Run the whole test suite (renders, hooks, workflows, generated projects)
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup --durations=25
 
 test-fast: dev ## Run the fast subset (no generated-project installs; under 2 minutes)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not slow"

@@ -391,7 +391,7 @@ def promote(settings: Settings, sha: str | None, number: int | None) -> Promotio
 
 
 def find_version(settings: Settings, sha: str) -> Any:
-    """The gated version registered from commit ``sha`` (RegistryError when there is none)."""
+    """The newest version registered from commit ``sha`` (RegistryError when there is none)."""
     return tracking.find_version(settings, git_sha=sha, number=None)
 
 
