@@ -51,7 +51,9 @@ def _registry(team_stack, shared_venv: Path, project: Path) -> list[dict]:
     return registry_versions(shared_venv, team_stack.uri, project.name, project, team_stack.admin)
 
 
-@pytest.fixture(scope="module")
+# Session scope: a module fixture is torn down whenever the worker moves to another module, and
+# xdist interleaves modules; the group marker keeps these tests on one worker.
+@pytest.fixture(scope="session")
 def lifecycle(tmp_path_factory: pytest.TempPathFactory, team_stack, shared_venv: Path):
     """One project through its whole life on the team stack: pull request #7 (reader), its merge
     pushed to main (registrar), tag v0.1.0 (promoter), then #7 again, now against production."""
@@ -370,7 +372,7 @@ def test_push_to_main_without_secrets_is_green_and_says_what_to_set(tmp_path: Pa
     assert any("promote models" in n for n in notices)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dvc_project(
     tmp_path_factory: pytest.TempPathFactory, install_project, shared_venv: Path, s3_server: str
 ):
