@@ -224,8 +224,10 @@ def register(
             model_version, created = _await_version(client, name, run.run_id, wait), False
         if created:
             model_version = mlflow.register_model(run.model_uri, name, tags=tags)
-        client.set_registered_model_alias(
-            name, settings.registry.staging_alias, model_version.version
+        _upsert(
+            lambda: client.set_registered_model_alias(
+                name, settings.registry.staging_alias, model_version.version
+            )
         )
     return model_version, created
 
@@ -235,20 +237,46 @@ def _version_of_run(client: MlflowClient, name: str, run_id: str) -> ModelVersio
     return min(versions, key=lambda v: int(v.version)) if versions else None
 
 
+def _conflict(error: MlflowException) -> bool:
+    """Two writers upserting the same tag or alias at once: MLflow's store selects, then inserts,
+    so the loser hits the table's unique key (SQLite and PostgreSQL wordings)."""
+    message = str(error.message)
+    return any(text in message for text in ("IntegrityError", "UNIQUE constraint", "duplicate key"))
+
+
+def _upsert(write, attempts: int = 5) -> None:
+    """Run ``write`` (an idempotent upsert), again after a concurrent writer's conflict."""
+    for attempt in range(attempts):
+        try:
+            write()
+            return
+        except MlflowException as error:
+            if not _conflict(error) or attempt == attempts - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 def _mark_registering(client: MlflowClient, name: str, run_id: str) -> None:
     """Tag the registered model with the run being registered (creating the model if new)."""
-    try:
+
+    def tag() -> None:
         client.set_registered_model_tag(name, "registering_run", run_id)
-        return
+
+    try:
+        _upsert(tag)
     except MlflowException as error:
         if error.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
+        _create_model(client, name)
+        _upsert(tag)
+
+
+def _create_model(client: MlflowClient, name: str) -> None:
     try:
         client.create_registered_model(name)
     except MlflowException as error:
         if error.error_code != "RESOURCE_ALREADY_EXISTS":
             raise
-    client.set_registered_model_tag(name, "registering_run", run_id)
 
 
 def _claim(client: MlflowClient, run_id: str) -> bool:
