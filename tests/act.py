@@ -111,8 +111,14 @@ def act(
         event_file.write_text(json.dumps(payload))
         args += ["-e", str(event_file)]
     # A fresh XDG cache gives every run its own act work folder (and so its own .venv); uv keeps
-    # its shared package cache, as setup-uv's cache does on GitHub.
-    env = {**tools_env(), "XDG_CACHE_HOME": str(work / "xdg"), "UV_CACHE_DIR": _uv_cache_dir()}
+    # its shared package cache, as setup-uv's cache does on GitHub. GitHub's runners write
+    # bytecode on import (this machine sets PYTHONDONTWRITEBYTECODE; empty means unset).
+    env = {
+        **tools_env(),
+        "XDG_CACHE_HOME": str(work / "xdg"),
+        "UV_CACHE_DIR": _uv_cache_dir(),
+        "PYTHONDONTWRITEBYTECODE": "",
+    }
     result = run(args, cwd=project, env=env, timeout=1800)
     events = []
     for line in result.stdout.splitlines():

@@ -13,7 +13,8 @@ from tests.own_data import DATA_FILE, TARGET, customer_table
 
 pytestmark = pytest.mark.slow
 
-# Between them: both tasks, both ways of versioning data, both linters (slugs unique in the suite).
+# Between them every value of task, data versioning, linting, serving and docker: these are the
+# suite's runs of the generated lint and tests (slugs unique in the suite).
 WALKTHROUGHS = [
     Combo(
         task="classification",
@@ -21,7 +22,7 @@ WALKTHROUGHS = [
         linting="flake8+black+isort",
         serving="fastapi",
     ),
-    Combo(task="regression", data_versioning="git", linting="ruff"),
+    Combo(task="regression", data_versioning="git", linting="ruff", docker="y"),
 ]
 
 

@@ -18,6 +18,7 @@ import pytest
 from conftest import edit_config
 from mlflow.tracking import MlflowClient
 
+from {{ cookiecutter.module_name }} import cancel
 from {{ cookiecutter.module_name }}.cli import main
 from {{ cookiecutter.module_name }}.config import load_settings
 from {{ cookiecutter.module_name }}.errors import EXIT_GATE, EXIT_REGISTRY, EXIT_USAGE
@@ -232,3 +233,24 @@ def test_a_cancelled_training_run_is_ended_failed(project: Path) -> None:
 
     assert _run_statuses(project) == ["FAILED"]
     assert train.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("signum", "raised"), [(signal.SIGTERM, SystemExit), (signal.SIGINT, KeyboardInterrupt)]
+)
+def test_cancellation_inside_a_run_waits_for_a_checkpoint(signum: int, raised: type) -> None:
+    previous = signal.getsignal(signum)
+    cancel.unwind_on_cancel()
+    try:
+        reached = []
+        with pytest.raises(raised):
+            with cancel.held() as checkpoint:
+                os.kill(os.getpid(), signum)  # handled at once, in this thread: held
+                reached.append("after the signal")
+                checkpoint()
+                reached.append("after the checkpoint")
+        assert reached == ["after the signal"]
+        with pytest.raises(raised):  # outside a run: raised where it lands
+            os.kill(os.getpid(), signum)
+    finally:
+        signal.signal(signum, previous)

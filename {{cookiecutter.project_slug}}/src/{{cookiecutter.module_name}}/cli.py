@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 from pathlib import Path
 
-from . import console
+from . import cancel, console
 from .config import DEFAULT_CONFIG, check_reports_dir, load_settings
 from .errors import EXIT_OK, PipelineError
 from .timings import timed
@@ -197,15 +196,10 @@ def _registered(version, created: bool, settings) -> str:
     )
 
 
-def _terminated(signum: int, frame) -> None:
-    # A cancelled CI job sends SIGTERM: unwinding (not dying) ends an open MLflow run FAILED.
-    raise SystemExit(128 + signum)
-
-
 def main(argv: list[str] | None = None) -> int:
     # MLflow's INFO lines (store creation, experiment creation) drown the one line that matters.
     logging.getLogger("mlflow").setLevel(os.environ.get("MLFLOW_LOGGING_LEVEL", "WARNING"))
-    signal.signal(signal.SIGTERM, _terminated)
+    cancel.unwind_on_cancel()
     try:
         print(run(sys.argv[1:] if argv is None else argv))
     except PipelineError as error:

@@ -18,6 +18,7 @@ from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from . import cancel
 from .config import Settings
 from .errors import RegistryError
 from .timings import timed
@@ -94,16 +95,21 @@ def log_training_run(
         with timed("mlflow_logging"):
             connect(settings)
             experiment = mlflow.set_experiment(settings.tracking.experiment)
-        # An exception inside (a server error, SIGTERM from a cancelled job) ends the run FAILED.
-        with mlflow.start_run() as run:
+        # An exception inside (a server error, a cancelled job) ends the run FAILED; cancellation
+        # is raised only between tracking calls (see cancel.py).
+        with cancel.held() as checkpoint, mlflow.start_run() as run:
+            checkpoint()
             with timed("mlflow_logging"):
                 mlflow.set_tags(tags)
                 mlflow.log_params(params)
                 mlflow.log_metrics(metrics)
+                checkpoint()
                 dataset = _dataset(settings, frame, digest=tags["data_sha256"][:32])
                 mlflow.log_input(dataset, context="training")
                 for figure in figures:
+                    checkpoint()
                     mlflow.log_artifact(str(figure), artifact_path="figures")
+            checkpoint()
             with timed("model_logging"):
                 example = x_example.head(5)
                 info = mlflow.sklearn.log_model(
