@@ -67,9 +67,8 @@ def authenticate():
     params = _params()
     model = str(params.get("name", ""))
     if path.endswith(CREATE_ROUTE):
-        if _exists(
-            model
-        ):  # MLflow answers "already exists", as clients such as register_model expect
+        # An existing model: MLflow answers "already exists", as register_model expects.
+        if _exists(model):
             return authorization
         return _forbidden(f"user '{username}' may not create registered models (admins only)")
     alias = str(params.get("alias", ""))

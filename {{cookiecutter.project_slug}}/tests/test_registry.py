@@ -235,20 +235,24 @@ def test_a_cancelled_training_run_is_ended_failed(project: Path) -> None:
     assert train.returncode != 0
 
 
+def _cancelled_inside_a_run(signum: int, reached: list[str]) -> None:
+    with cancel.held() as checkpoint:
+        os.kill(os.getpid(), signum)  # handled at once, in this thread: held
+        reached.append("after the signal")
+        checkpoint()
+        reached.append("after the checkpoint")
+
+
 @pytest.mark.parametrize(
     ("signum", "raised"), [(signal.SIGTERM, SystemExit), (signal.SIGINT, KeyboardInterrupt)]
 )
 def test_cancellation_inside_a_run_waits_for_a_checkpoint(signum: int, raised: type) -> None:
     previous = signal.getsignal(signum)
     cancel.unwind_on_cancel()
+    reached: list[str] = []
     try:
-        reached = []
         with pytest.raises(raised):
-            with cancel.held() as checkpoint:
-                os.kill(os.getpid(), signum)  # handled at once, in this thread: held
-                reached.append("after the signal")
-                checkpoint()
-                reached.append("after the checkpoint")
+            _cancelled_inside_a_run(signum, reached)
         assert reached == ["after the signal"]
         with pytest.raises(raised):  # outside a run: raised where it lands
             os.kill(os.getpid(), signum)
