@@ -41,6 +41,18 @@ def commit_all(project: Path, message: str) -> str:
     return git(project, "rev-parse", "HEAD")
 
 
+def pr_payload(project: Path, number: int) -> dict:
+    """A pull_request event for the project's HEAD, from a branch of the same repository."""
+    repo = f"your-github-user/{project.name}"
+    sha = git(project, "rev-parse", "HEAD")
+    side = {"ref": "feature", "sha": sha, "repo": {"full_name": repo}}
+    return {
+        "number": number,
+        "pull_request": {"number": number, "head": side, "base": {**side, "ref": "main"}},
+        "repository": {"full_name": repo},
+    }
+
+
 @functools.cache
 def _uv_cache_dir() -> str:
     """uv's shared package cache (asked once per session)."""

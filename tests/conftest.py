@@ -21,6 +21,24 @@ from tests.team_stack import TeamStack
 SHARED_VENV = Path(os.environ.get("GENERATED_VENV", TEMPLATE_DIR / ".cache" / "generated-venv"))
 
 
+# Longest first: xdist hands tests out in collection order, so a long test collected last keeps
+# one worker busy after the other has run out of work.
+LONG_FIRST = (
+    "test_workflows_act.py",
+    "test_own_data.py",
+    "test_bench.py",
+    "test_tracking_server.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        name = item.path.name
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)
+
+
 class Installed:
     """A baked project installed (editable) into the shared venv, ready for make targets."""
 
