@@ -334,7 +334,9 @@ def test_makefile_documents_exactly_the_expected_targets(baked) -> None:
         cwd=project,
     )
     assert dry_run.returncode == 0, dry_run.stderr
-    assert dry_run.stdout.count("\n") == 1, dry_run.stdout
+    guard, command = dry_run.stdout.splitlines()  # the argument check, then one command
+    assert guard.startswith('test -n "a.csv"'), dry_run.stdout
+    assert command.endswith('predict --input "a.csv" --output "b.csv"'), dry_run.stdout
 
 
 def test_rulesets_require_the_checks_the_workflows_report(baked) -> None:
