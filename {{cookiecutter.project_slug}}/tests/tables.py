@@ -6,8 +6,11 @@ high-cardinality category, free text, a group column, missing features and missi
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+from conftest import DATA_PATH, SCHEMA_FILE, edit_config
 
 TARGET = "outcome"
 SCHEMA = """\
@@ -84,3 +87,21 @@ def mixed_table(task: str, rows: int = 400, seed: int = 0) -> pd.DataFrame:
 
 def schema_text(task: str) -> str:
     return SCHEMA + TARGET_RULE[task]
+
+
+def use_mixed_table(project: Path, task: str, estimator: str, rows: int = 600) -> pd.DataFrame:
+    """Point the scratch ``project`` at a mixed table (written to its data path) and its schema,
+    trained with ``estimator`` and the default gate (no thresholds, skill over the baseline)."""
+    frame = mixed_table(task, rows=rows)
+    (project / DATA_PATH).parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(project / DATA_PATH, index=False)
+    (project / SCHEMA_FILE).write_text(schema_text(task))
+
+    def mutate(raw: dict) -> None:
+        raw["data"]["target"] = TARGET
+        raw["model"] = {"estimator": estimator, "params": {}}
+        for criterion in raw["gate"]["criteria"]:
+            criterion.pop("threshold", None)
+
+    edit_config(project, mutate)
+    return frame

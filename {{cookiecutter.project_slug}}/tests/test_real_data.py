@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import tables
-from conftest import DATA_PATH, SCHEMA_FILE, TASK, edit_config
+from conftest import DATA_PATH, TASK, edit_config
 
 from {{ cookiecutter.module_name }} import data
 from {{ cookiecutter.module_name }}.cli import main
@@ -29,28 +29,11 @@ BOOSTING = {
 }
 
 
-def _use_mixed_table(project: Path, estimator: str, rows: int = 600) -> pd.DataFrame:
-    frame = tables.mixed_table(TASK, rows=rows)
-    (project / DATA_PATH).parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(project / DATA_PATH, index=False)
-    (project / SCHEMA_FILE).write_text(tables.schema_text(TASK))
-
-    def mutate(raw: dict) -> None:
-        raw["data"]["target"] = tables.TARGET
-        raw["model"] = {"estimator": estimator, "params": {}}
-        # The default gate: no thresholds, skill over the baseline.
-        for criterion in raw["gate"]["criteria"]:
-            criterion.pop("threshold", None)
-
-    edit_config(project, mutate)
-    return frame
-
-
 @pytest.mark.parametrize("estimator", [LINEAR[TASK], BOOSTING[TASK]], ids=["linear", "boosting"])
 def test_mixed_table_trains_gates_on_the_baseline_and_predicts_with_ids(
     project: Path, capsys: pytest.CaptureFixture[str], estimator: str
 ) -> None:
-    frame = _use_mixed_table(project, estimator)
+    frame = tables.use_mixed_table(project, TASK, estimator)
 
     assert main(["pipeline"]) == 0, capsys.readouterr().err
     err = capsys.readouterr().err
@@ -89,7 +72,7 @@ def test_mixed_table_trains_gates_on_the_baseline_and_predicts_with_ids(
 def test_a_wrong_type_at_predict_time_names_the_column(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _use_mixed_table(project, LINEAR[TASK])
+    tables.use_mixed_table(project, TASK, LINEAR[TASK])
     assert main(["pipeline"]) == 0
     assert main(["promote", "--version", "1"]) == 0
     batch = tables.mixed_table(TASK, rows=20, seed=2).drop(columns=[tables.TARGET])
@@ -108,7 +91,7 @@ def test_a_wrong_type_at_predict_time_names_the_column(
 
 
 def test_the_group_column_keeps_every_group_on_one_side(project: Path) -> None:
-    frame = _use_mixed_table(project, LINEAR[TASK])
+    frame = tables.use_mixed_table(project, TASK, LINEAR[TASK])
     settings = load_settings()
     schema = load_schema(settings.data.schema_file)
     labelled = frame[frame[tables.TARGET].notna()]
@@ -126,7 +109,7 @@ def test_the_group_column_keeps_every_group_on_one_side(project: Path) -> None:
 def test_a_model_no_better_than_the_baseline_fails_the_default_gate(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    frame = _use_mixed_table(project, LINEAR[TASK])
+    frame = tables.use_mixed_table(project, TASK, LINEAR[TASK])
     # Labels shuffled: nothing in the features predicts them any more.
     frame[tables.TARGET] = frame[tables.TARGET].sample(frac=1, random_state=3).to_numpy()
     frame.to_csv(project / DATA_PATH, index=False)
@@ -146,7 +129,7 @@ def test_a_model_no_better_than_the_baseline_fails_the_default_gate(
     ids=["semicolon-decimal-comma", "latin-1"],
 )
 def test_the_csv_dialect_is_config(project: Path, csv: dict, write: dict) -> None:
-    frame = _use_mixed_table(project, LINEAR[TASK])
+    frame = tables.use_mixed_table(project, TASK, LINEAR[TASK])
     frame["city"] = frame["city"].str.replace("city-1", "Zürich-1")
     frame.to_csv(project / DATA_PATH, index=False, **write)
     edit_config(project, lambda raw: raw["data"].update(csv=csv))

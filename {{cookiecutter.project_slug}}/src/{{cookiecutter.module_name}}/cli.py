@@ -19,7 +19,9 @@ EXIT_CODES = """exit codes:
   2  usage or configuration error
   3  data missing, unreadable or invalid against the schema
   4  the candidate model failed the gate (nothing registered)
-  5  tracking server or model registry problem"""
+  5  tracking server or model registry problem
+  6  monitor: the batch drifted past the thresholds (monitoring: in the config)
+  7  evaluate: the model scores below the gate on the new labelled data"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,6 +85,14 @@ def _parser() -> argparse.ArgumentParser:
     roles.add_argument(
         "--print", action="store_true", help="show the users and grants without changing anything"
     )
+    command("tune", "cross-validate the candidates of model.search; register nothing")
+    for name, what in (
+        ("monitor", "drift of a batch against the production model's training data"),
+        ("evaluate", "score the production model on new labelled data, against the gate"),
+    ):
+        check = command(name, what)
+        check.add_argument("--input", type=Path, required=True, help="CSV to check")
+        check.add_argument("--alias", help="registry alias to check (default: production)")
     predict = command("predict", "score a CSV with the production model")
     predict.add_argument("--input", type=Path, required=True, help="CSV to score")
     predict.add_argument("--output", type=Path, required=True, help="CSV to write")
@@ -175,6 +185,22 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
         from .stages import roles
 
         return roles.run(settings, dry_run=args.print)
+    if args.command == "tune":
+        from .search import describe
+
+        return describe(jobs.tune(settings))
+    if args.command in ("monitor", "evaluate"):
+        from .stages import monitor
+
+        if args.command == "monitor":
+            report = monitor.monitor(settings, args.input, args.alias)
+            return (
+                f"no drift: {len(report['drifted_columns'])} of {len(report['columns'])} columns "
+                f"drifted -> {settings.reports_dir / 'drift.html'}"
+            )
+        body = monitor.evaluate(settings, args.input, args.alias)
+        shown = ", ".join(f"{check['metric']} {check['candidate']:.4f}" for check in body["checks"])
+        return f"meets the gate on {body['rows']} rows: {shown}"
     if args.command == "export":
         path = jobs.export_model(settings, args.output, args.alias, args.version)
         return f"exported the model to {path}"

@@ -81,12 +81,29 @@ class PreprocessingSettings(_Settings):
     text: TextSettings = TextSettings()
 
 
+class SearchSettings(_Settings):
+    """Hyperparameter search with cross-validation (``make tune``; in ``train`` when enabled)."""
+
+    # true: every `train` runs the search and fits the best candidate; `make tune` runs it always.
+    enabled: bool = False
+    method: Literal["grid", "random"] = "grid"
+    # Estimator parameter -> values to try; random search also takes {uniform: [low, high]},
+    # {log_uniform: [low, high]} or {int: [low, high]}. A name with "__" addresses any step of
+    # the pipeline (e.g. preprocess__numeric__impute__strategy).
+    params: dict[str, Any] = Field(min_length=1)
+    folds: int = Field(default=3, ge=2, le=20)
+    scoring: str = Field(min_length=1)  # a metric the task logs (higher or lower is better)
+    n_iter: int = Field(default=10, ge=1)  # random search: candidates drawn
+    n_jobs: int = Field(default=1)  # folds fitted in parallel (-1: every core)
+
+
 class ModelSettings(_Settings):
     estimator: str = Field(pattern=r"^sklearn(\.\w+)+$")
     params: dict[str, Any] = Field(default_factory=dict)
     preprocessing: PreprocessingSettings = PreprocessingSettings()
     # Regression only: fit on a transformed target (log1p for skewed, non-negative targets).
     target_transform: Literal["none", "log1p", "sqrt"] = "none"
+    search: SearchSettings | None = None
 
 
 class Criterion(_Settings):
@@ -115,6 +132,23 @@ class RegistrySettings(_Settings):
     production_alias: str = "production"
 
 
+class MonitoringSettings(_Settings):
+    """Drift thresholds of `make monitor` (see monitoring.py for the tests they apply to)."""
+
+    # Reference rows up to which a statistical test decides (p < p_value); beyond, a distance.
+    small_sample: int = Field(default=1000, ge=1)
+    p_value: float = Field(default=0.05, gt=0, lt=1)
+    distance: float = Field(default=0.1, gt=0)
+    # Drift when at least this share of the feature columns drifted.
+    drift_share: float = Field(default=0.5, gt=0, le=1)
+    # A column also drifts when its missing-value rate grows by more than this, or when more than
+    # this share of its values are categories unseen in training.
+    max_missing_increase: float = Field(default=0.1, ge=0, le=1)
+    max_unseen_share: float = Field(default=0.05, ge=0, le=1)
+    prediction_drift: bool = True  # drifted predictions alone count as drift
+    reference_rows: int = Field(default=5000, ge=100)  # values per column kept at training
+
+
 class TrackingSettings(_Settings):
     experiment: str = Field(min_length=1)
     default_uri: str = "sqlite:///mlflow.db"
@@ -130,6 +164,7 @@ class Settings(_Settings):
     gate: GateSettings
     registry: RegistrySettings
     tracking: TrackingSettings
+    monitoring: MonitoringSettings = MonitoringSettings()
     reports_dir: Path = Path("reports")
 
 
@@ -246,11 +281,24 @@ def load_settings(path: Path | str = DEFAULT_CONFIG, check_schema: bool = True) 
 
 def _check_model(path: Path | str, settings: Settings) -> None:
     """Settings that are valid one by one but not together."""
-    from .metrics import HIGHER_IS_BETTER
+    from .metrics import HIGHER_IS_BETTER, cv_metrics
 
-    known = HIGHER_IS_BETTER[settings.task]
+    search = settings.model.search
+    # rmse_vs_baseline needs a baseline per fold: cross-validate rmse instead.
+    scorable = [name for name in HIGHER_IS_BETTER[settings.task] if name != "rmse_vs_baseline"]
+    if search is not None and search.scoring not in scorable:
+        raise ConfigError(
+            f"{path}: model.search.scoring: {search.scoring!r} is not one of {', '.join(scorable)}"
+        )
+    searched = search is not None and search.enabled
+    known = HIGHER_IS_BETTER[settings.task] | cv_metrics(settings.task, search and search.scoring)
     for i, criterion in enumerate(settings.gate.criteria):
         key = f"{path}: gate.criteria.{i}"
+        if criterion.metric.startswith("cv_") and not searched:
+            raise ConfigError(
+                f"{key}.metric: {criterion.metric} needs a search in training "
+                "(model.search with enabled: true)"
+            )
         if criterion.metric not in known:
             shown = ", ".join(known)
             raise ConfigError(

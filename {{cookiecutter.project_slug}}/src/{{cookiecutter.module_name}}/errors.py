@@ -7,6 +7,8 @@ EXIT_USAGE = 2  # bad command line or configuration
 EXIT_DATA = 3  # data missing, unreadable or violating the schema
 EXIT_GATE = 4  # the candidate model failed the gate
 EXIT_REGISTRY = 5  # tracking server or model registry problem
+EXIT_DRIFT = 6  # make monitor: the batch drifted past the thresholds in config (monitoring:)
+EXIT_DECAY = 7  # make evaluate: production scores below the gate on new labelled data
 
 
 class PipelineError(Exception):
@@ -29,3 +31,11 @@ class GateFailed(PipelineError):
 
 class RegistryError(PipelineError):
     exit_code = EXIT_REGISTRY
+
+
+class DriftDetected(PipelineError):
+    exit_code = EXIT_DRIFT
+
+
+class PerformanceDecay(PipelineError):
+    exit_code = EXIT_DECAY

@@ -75,7 +75,10 @@ def decide(
             no_regression = (
                 value >= reference - tolerance if higher else value <= reference + tolerance
             )
+        # Cross-validation metrics have no baseline (it is scored on the test split alone).
         margin = _default(criterion.baseline_margin, gate.baseline_margin)
+        if criterion.metric.startswith("cv_"):
+            margin = None
         base = None if baseline is None else baseline.get(criterion.metric)
         gained = beats = None
         if margin is not None:

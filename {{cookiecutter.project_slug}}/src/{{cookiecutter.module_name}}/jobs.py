@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import data, gate, tracking
-from .config import ConfigError, Schema, Settings, load_schema
+from . import data, gate, monitoring, tracking
+from .config import ConfigError, Schema, SearchSettings, Settings, load_schema
 from .console import warning
 from .errors import DataError, GateFailed, RegistryError, UsageError
 from .files import atomic
@@ -33,6 +33,9 @@ def _write_json(path: Path, body: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(body, indent=2) + "\n")
 
+
+# The monitoring reference profile, an artifact of every training run (see monitoring.py).
+REFERENCE_PATH = "monitoring/reference.json"
 
 # What each stage writes, in pipeline order: a stage deletes its own outputs and those of the
 # stages after it before it starts, so no file from an earlier run is ever read as current.
@@ -143,11 +146,25 @@ def _split(settings: Settings, frame: pd.DataFrame, schema: Schema) -> data.Spli
     return data.split(frame, target, size, settings.data.seed, classification, group)
 
 
-def _fit(pipeline: Any, settings: Settings, parts: data.Split) -> None:
-    """Fit; an estimator that refuses the data or its own settings is a config error."""
+def _fit(
+    pipeline: Any,
+    settings: Settings,
+    parts: data.Split,
+    groups: pd.Series | None,
+    search: SearchSettings | None,
+) -> Any:
+    """Fit ``pipeline`` (the best of a cross-validated ``search`` when given: a SearchResult,
+    else None); an estimator that refuses the data or its own settings is a config error."""
     transform = settings.model.target_transform
     if transform != "none" and (low := float(parts.y_train.min())) < 0:
         raise ConfigError(f"model.target_transform: {transform} needs a target >= 0 (min {low:g})")
+    if search is not None:
+        from . import search as searching
+
+        model, seed = settings.model, settings.data.seed
+        return searching.run(
+            pipeline, search, model, settings.task, seed, parts.x_train, parts.y_train, groups
+        )
     try:
         pipeline.fit(parts.x_train, parts.y_train)
     except (ValueError, TypeError) as error:
@@ -155,6 +172,77 @@ def _fit(pipeline: Any, settings: Settings, parts: data.Split) -> None:
         raise ConfigError(
             f"model.estimator: {settings.model.estimator} could not fit this data: {message}"
         ) from None
+    return None
+
+
+def _training_parts(
+    settings: Settings, frame: pd.DataFrame, schema: Schema
+) -> tuple[data.Split, pd.Series | None]:
+    """The split's model inputs, and the group of each training row (None without a group)."""
+    parts = _split(settings, frame, schema)
+    features = list(schema.features(settings.data.target))
+    group = next(iter(schema.names("group")), None)
+    groups = parts.x_train[group] if group is not None else None
+    parts = data.Split(parts.x_train[features], parts.x_test[features], parts.y_train, parts.y_test)
+    return parts, groups
+
+
+def tune(settings: Settings) -> Any:
+    """Run model.search on the training split, log it (a run with a child per candidate, no
+    model), write reports/search.json; register nothing. Returns the SearchResult."""
+    from .model import build_pipeline
+
+    search = settings.model.search
+    if search is None:
+        raise ConfigError("model.search: not set: add a search block to config/pipeline.yaml")
+    frame = validate(settings)
+    schema = load_schema(settings.data.schema_file)
+    parts, groups = _training_parts(settings, frame, schema)
+    with timed("search"):
+        pipeline = build_pipeline(
+            settings.model, schema, settings.data.target, settings.data.seed, settings.task
+        )
+        found = _fit(pipeline, settings, parts, groups, search)
+    body = {
+        "metric": found.metric,
+        "folds": found.folds,
+        "best": asdict(found.best),
+        "candidates": [asdict(candidate) for candidate in found.candidates],
+    }
+    path = settings.reports_dir / "search.json"
+    _write_json(path, body)
+    tags = {"kind": "tune", "git_sha": git_sha(), **data.lineage(settings.data.path)}
+    tracking.log_run(
+        settings,
+        name="tune",
+        params=_search_params(settings, found),
+        metrics=found.metrics(),
+        tags=tags,
+        files=[path],
+        children=_children(found),
+    )
+    return found
+
+
+def _search_params(settings: Settings, found: Any) -> dict[str, Any]:
+    search = settings.model.search
+    return {
+        "estimator": settings.model.estimator,
+        **settings.model.params,
+        **found.best.params,
+        "search.method": search.method,
+        "search.folds": search.folds,
+        "search.scoring": search.scoring,
+        "search.candidates": len(found.candidates),
+    }
+
+
+def _children(found: Any) -> list[tuple[dict[str, Any], dict[str, float]]]:
+    key = f"cv_{found.metric}"
+    return [
+        (c.params, {f"{key}_mean": c.mean, f"{key}_std": c.std, "fit_seconds": c.fit_seconds})
+        for c in found.candidates
+    ]
 
 
 def _baseline(settings: Settings, parts: data.Split) -> dict[str, float]:
@@ -171,7 +259,7 @@ def _baseline(settings: Settings, parts: data.Split) -> dict[str, float]:
     return score(settings.task, dummy, parts.x_test, parts.y_test)
 
 
-def _relative(task: str, metrics: dict[str, float], baseline: dict[str, float]) -> None:
+def add_relative(task: str, metrics: dict[str, float], baseline: dict[str, float]) -> None:
     """Add rmse_vs_baseline (regression): RMSE as a share of the baseline's."""
     if task == "regression":
         scale = baseline["rmse"] or 1.0
@@ -190,16 +278,29 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     clear_outputs(settings, "train")
     schema = load_schema(settings.data.schema_file)
     target = settings.data.target
-    parts = _split(settings, frame, schema)
-    features = list(schema.features(target))
-    parts = data.Split(parts.x_train[features], parts.x_test[features], parts.y_train, parts.y_test)
+    parts, groups = _training_parts(settings, frame, schema)
+    search = (
+        settings.model.search if settings.model.search and settings.model.search.enabled else None
+    )
     with timed("fit"):
         pipeline = build_pipeline(settings.model, schema, target, settings.data.seed, settings.task)
-        _fit(pipeline, settings, parts)
+        found = _fit(pipeline, settings, parts, groups, search)
+        pipeline = found.model if found else pipeline
     with timed("scoring"):
         metrics = score(settings.task, pipeline, parts.x_test, parts.y_test)
         baseline = _baseline(settings, parts)
-        _relative(settings.task, metrics, baseline)
+        add_relative(settings.task, metrics, baseline)
+    with timed("reference_profile"):
+        dtypes = {name: rule.dtype for name, rule in schema.features(target).items()}
+        reference = monitoring.profile(
+            dtypes,
+            parts.x_train,
+            pipeline.predict,
+            settings.task,
+            settings.monitoring.reference_rows,
+            settings.data.seed,
+            target=parts.y_train,
+        )
     with timed("figures"):
         figures = write_figures(
             settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
@@ -209,6 +310,9 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     if reason := _unversioned(tags):
         warning("Unversioned data", reason)
     params = {"estimator": settings.model.estimator, **settings.model.params}
+    if found:
+        params = _search_params(settings, found)
+        metrics |= found.metrics()
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
     run = tracking.log_training_run(
         settings,
@@ -220,6 +324,8 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
         tags=tags,
         figures=figures,
         metadata={"contract": contract.build(schema, target, parts.x_train)},
+        documents={REFERENCE_PATH: reference},
+        children=_children(found) if found else [],
     )
     record = {
         **asdict(run),
@@ -251,7 +357,7 @@ def _production_metrics(
     try:
         metrics = score(settings.task, model, parts.x_test, parts.y_test)
         if baseline is not None:
-            _relative(settings.task, metrics, dict(baseline))
+            add_relative(settings.task, metrics, dict(baseline))
         return metrics, label, []
     except (ValueError, KeyError, TypeError) as error:
         return None, label, [f"production model cannot score the current data: {error}"]
@@ -427,12 +533,19 @@ def predict_frame(model: Any, contract_: dict[str, Any], frame: pd.DataFrame) ->
     return Prediction(pd.concat([checked.ids, out], axis=1), checked.warnings)
 
 
+def read_input(
+    settings: Settings, source: Path, contract_: dict[str, Any], extra: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """A CSV to score, read with the types the model's contract (and ``extra``) declares."""
+    dtypes = {name: entry["dtype"] for name, entry in contract_["features"].items()}
+    dtypes |= dict.fromkeys(contract_["ids"], "str")  # an id such as 007 stays 007
+    return data.read_csv(source, settings.data.csv, dtypes | (extra or {}), setting="--input")
+
+
 def predict(settings: Settings, source: Path, target: Path, alias: str) -> Prediction:
     """Score a CSV with ``models:/<name>@<alias>``: id columns, prediction, class probabilities."""
     model, contract_, _ = load_for_prediction(settings, alias)
-    dtypes = {name: entry["dtype"] for name, entry in contract_["features"].items()}
-    dtypes |= dict.fromkeys(contract_["ids"], "str")  # an id such as 007 stays 007
-    frame = data.read_csv(source, settings.data.csv, dtypes, setting="--input")
+    frame = read_input(settings, source, contract_)
     try:
         result = predict_frame(model, contract_, frame)
     except DataError as error:

@@ -33,6 +33,19 @@ HIGHER_IS_BETTER = {
 }
 
 
+def higher_is_better(metric: str) -> bool:
+    """Whether higher is better, for a metric of either task."""
+    return next(table[metric] for table in HIGHER_IS_BETTER.values() if metric in table)
+
+
+def cv_metrics(task: str, scoring: str | None) -> dict[str, bool]:
+    """The cross-validation metrics a search with ``scoring`` logs, and their directions:
+    cv_<scoring>_mean (as the metric) and cv_<scoring>_std (lower is better)."""
+    if scoring not in HIGHER_IS_BETTER[task]:
+        return {}
+    return {f"cv_{scoring}_mean": HIGHER_IS_BETTER[task][scoring], f"cv_{scoring}_std": False}
+
+
 def perfect(metric: str, task: str) -> float:
     """The best possible value of ``metric``: 1 for scores, 0 for errors."""
     return 1.0 if HIGHER_IS_BETTER[task][metric] else 0.0

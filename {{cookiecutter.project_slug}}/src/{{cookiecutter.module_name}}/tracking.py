@@ -44,6 +44,8 @@ def connect(settings: Settings) -> MlflowClient:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.tracking.request_retries))
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.tracking.request_timeout))
+    # A progress bar per downloaded file is noise in a log (and in a terminal, for small files).
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(tracking_uri(settings))
     return MlflowClient()
 
@@ -88,9 +90,13 @@ def log_training_run(
     tags: dict[str, str],
     figures: list[Path],
     metadata: dict[str, Any],
+    documents: dict[str, dict[str, Any]] | None = None,
+    children: list[tuple[dict[str, Any], dict[str, float]]] = (),
 ) -> LoggedRun:
-    """One MLflow run: params, metrics, data input with digest, figures, and the model (skops)
-    with ``metadata`` (the predict-time contract) in its MLmodel file."""
+    """One MLflow run: params, metrics, data input with digest, figures, ``documents`` (JSON
+    artifacts by path, e.g. the monitoring reference), a child run per searched candidate
+    (params, metrics), and the model (skops) with ``metadata`` (the predict-time contract) in
+    its MLmodel file."""
     with failing_closed("logging the training run"):
         with timed("mlflow_logging"):
             connect(settings)
@@ -109,6 +115,10 @@ def log_training_run(
                 for figure in figures:
                     checkpoint()
                     mlflow.log_artifact(str(figure), artifact_path="figures")
+                for path, document in (documents or {}).items():
+                    checkpoint()
+                    mlflow.log_dict(document, path)
+                _log_children(children, checkpoint)
             checkpoint()
             with timed("model_logging"):
                 example = x_example.head(5)
@@ -123,6 +133,48 @@ def log_training_run(
                     metadata=metadata,
                 )
         return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
+
+
+def _log_children(children: list[tuple[dict[str, Any], dict[str, float]]], checkpoint) -> None:
+    """One nested run per (params, metrics): the candidates of a search."""
+    for number, (params, metrics) in enumerate(children, start=1):
+        checkpoint()
+        with mlflow.start_run(nested=True, run_name=f"candidate-{number}"):
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics)
+
+
+def log_run(
+    settings: Settings,
+    *,
+    name: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    files: list[Path] = (),
+    children: list[tuple[dict[str, Any], dict[str, float]]] = (),
+    model_id: str | None = None,
+) -> LoggedRun:
+    """A run without a model (a search, a monitoring or evaluation run): its metrics are linked to
+    the logged model ``model_id`` when given, so they show on the model's page too."""
+    with failing_closed(f"logging the {name} run"):
+        connect(settings)
+        experiment = mlflow.set_experiment(settings.tracking.experiment)
+        with cancel.held() as checkpoint, mlflow.start_run(run_name=name) as run:
+            mlflow.set_tags(tags)
+            mlflow.log_params(params)
+            mlflow.log_metrics(metrics, model_id=model_id)
+            for path in files:
+                checkpoint()
+                mlflow.log_artifact(str(path))
+            _log_children(children, checkpoint)
+        return LoggedRun(run.info.run_id, "", experiment.experiment_id)
+
+
+def load_document(run_id: str, path: str, what: str) -> dict[str, Any]:
+    """A JSON artifact of a run (RegistryError naming ``what`` when it cannot be read)."""
+    with failing_closed(f"cannot read the {what} of run {run_id}"):
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}")
 
 
 def _dataset(settings: Settings, frame: Any, digest: str) -> Any:

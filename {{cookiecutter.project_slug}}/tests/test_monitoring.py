@@ -1,0 +1,224 @@
+"""After deployment: drift of a batch against production's reference profile (make monitor) and
+production's performance on new labelled data (make evaluate), on tables shaped like real ones,
+with a real MLflow store: the profile comes from the registry, never from the training data."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tables
+from conftest import DATA_PATH, TASK
+from mlflow.tracking import MlflowClient
+
+from {{ cookiecutter.module_name }} import monitoring
+from {{ cookiecutter.module_name }}.cli import main
+from {{ cookiecutter.module_name }}.config import MonitoringSettings
+from {{ cookiecutter.module_name }}.errors import (
+    EXIT_DATA,
+    EXIT_DECAY,
+    EXIT_DRIFT,
+    EXIT_REGISTRY,
+)
+
+LINEAR = {
+    "classification": "sklearn.linear_model.LogisticRegression",
+    "regression": "sklearn.linear_model.Ridge",
+}
+DTYPES = {"plan": "str", "city": "str", "active": "bool", "tenure": "int", "spend": "float"}
+DTYPES |= {"signup": "date", "notes": "text"}
+
+
+def _profile(frame: pd.DataFrame, rows: int = 5000) -> dict:
+    return monitoring.profile(
+        DTYPES, frame[list(DTYPES)], lambda x: np.zeros(len(x)), "regression", rows, seed=0
+    )
+
+
+def _drifted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Spend tripled, the team plan everywhere, new cities, tenure missing in half the rows."""
+    frame = frame.copy()
+    frame["spend"] = frame["spend"] * 3
+    frame["plan"] = "team"
+    frame["city"] = [f"new-city-{i % 7}" for i in range(len(frame))]
+    frame.loc[frame.index[::2], "tenure"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["test", "distance"])
+def test_a_batch_like_the_training_data_does_not_drift(small: bool) -> None:
+    reference = _profile(tables.mixed_table(TASK, rows=1500, seed=0))
+    batch = tables.mixed_table(TASK, rows=1500, seed=1)
+    settings = MonitoringSettings(small_sample=2000 if small else 1000)
+
+    report = monitoring.compare(reference, batch, np.zeros(len(batch)), settings)
+
+    assert not report["drift"], report["reasons"]
+    assert report["drifted_columns"] == []
+    method = report["columns"]["spend"]["method"]
+    assert method.startswith("Kolmogorov-Smirnov" if small else "Wasserstein")
+    method = report["columns"]["plan"]["method"]
+    assert method.startswith("chi-square" if small else "Jensen-Shannon")
+    # Dates and free text are not tested, only their missing values.
+    assert report["columns"]["signup"]["method"] is None
+    assert report["columns"]["notes"]["kind"] == "other"
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["test", "distance"])
+def test_each_kind_of_drift_is_named_per_column(small: bool) -> None:
+    reference = _profile(tables.mixed_table(TASK, rows=1500, seed=0))
+    batch = _drifted(tables.mixed_table(TASK, rows=1500, seed=1))
+    settings = MonitoringSettings(small_sample=2000 if small else 1000)
+
+    report = monitoring.compare(reference, batch, np.ones(len(batch)), settings)
+
+    assert report["drift"]
+    assert set(report["drifted_columns"]) == {"spend", "plan", "city", "tenure"}
+    columns = report["columns"]
+    assert columns["city"]["unseen_share"] == 1.0
+    assert any("unseen categories" in reason for reason in columns["city"]["reasons"])
+    assert any("missing values" in reason for reason in columns["tenure"]["reasons"])
+    assert report["drift_share"] == pytest.approx(4 / len(DTYPES))
+    # Every prediction moved from 0 to 1.
+    assert report["prediction"]["drifted"]
+    assert any("predictions drifted" in reason for reason in report["reasons"])
+
+
+def test_the_drift_share_and_prediction_settings_decide() -> None:
+    reference = _profile(tables.mixed_table(TASK, rows=800, seed=0))
+    batch = tables.mixed_table(TASK, rows=800, seed=1)
+    batch["spend"] = batch["spend"] * 3
+    lenient = MonitoringSettings(drift_share=0.5, prediction_drift=False)
+
+    report = monitoring.compare(reference, batch, np.ones(len(batch)), lenient)
+
+    assert report["drifted_columns"] == ["spend"]
+    assert not report["drift"]
+    strict = MonitoringSettings(drift_share=0.1)
+    assert monitoring.compare(reference, batch, np.zeros(len(batch)), strict)["drift"]
+
+
+def test_the_reference_keeps_a_bounded_sample() -> None:
+    frame = tables.mixed_table(TASK, rows=3000, seed=0)
+
+    reference = _profile(frame, rows=500)
+
+    assert reference["rows"] == 3000
+    assert len(reference["columns"]["spend"]["values"]) <= 500
+    assert sum(reference["columns"]["city"]["counts"].values()) == 3000
+    assert reference["columns"]["spend"]["missing"] == pytest.approx(frame["spend"].isna().mean())
+
+
+@pytest.fixture
+def production(project: Path) -> Path:
+    """The mixed table trained, registered and promoted: version 1 @production."""
+    tables.use_mixed_table(project, TASK, LINEAR[TASK])
+    assert main(["pipeline"]) == 0
+    assert main(["promote", "--version", "1"]) == 0
+    return project
+
+
+def _batch(project: Path, name: str, frame: pd.DataFrame) -> str:
+    frame.to_csv(project / name, index=False)
+    return name
+
+
+def _runs(kind: str) -> list:
+    client = MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    return client.search_runs(experiments, filter_string=f"tags.kind = '{kind}'")
+
+
+def test_monitor_reads_the_reference_from_the_registry_and_logs_a_linked_run(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (production / DATA_PATH).unlink()  # monitoring needs the registry, not the training data
+    batch = tables.mixed_table(TASK, rows=300, seed=4).drop(columns=[tables.TARGET])
+    name = _batch(production, "batch.csv", batch)
+    capsys.readouterr()
+
+    assert main(["monitor", "--input", name]) == 0, capsys.readouterr().err
+
+    assert "no drift" in capsys.readouterr().out
+    report = json.loads((production / "reports" / "drift.json").read_text())
+    assert report["model_version"] == "1"
+    assert report["rows"] == 300
+    assert not report["drift"]
+    assert "<img" in (production / "reports" / "drift.html").read_text()
+    (run,) = _runs("monitoring")
+    assert run.data.tags["model_version"] == "1"
+    assert run.data.metrics["drift"] == 0.0
+    artifacts = MlflowClient().list_artifacts(run.info.run_id)
+    assert {artifact.path for artifact in artifacts} == {"drift.json", "drift.html"}
+
+
+def test_monitor_exits_6_with_one_line_when_the_batch_drifted(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = _drifted(tables.mixed_table(TASK, rows=300, seed=4)).drop(columns=[tables.TARGET])
+    name = _batch(production, "drifted.csv", batch)
+    capsys.readouterr()
+
+    assert main(["monitor", "--input", name]) == EXIT_DRIFT
+
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: drift: ")
+    assert "\n" not in error
+    report = json.loads((production / "reports" / "drift.json").read_text())
+    assert report["drift"]
+    assert {"spend", "plan", "city"} <= set(report["drifted_columns"])
+    (run,) = _runs("monitoring")
+    assert run.data.metrics["drift"] == 1.0
+
+
+def test_monitor_and_evaluate_fail_closed(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tables.mixed_table(TASK, rows=50, seed=4)
+    name = _batch(production, "no_spend.csv", batch.drop(columns=["spend"]))
+    capsys.readouterr()
+
+    assert main(["monitor", "--input", name]) == EXIT_DATA
+    assert "missing column(s) the model needs: spend" in capsys.readouterr().err
+    assert main(["evaluate", "--input", name]) == EXIT_DATA
+    assert main(["monitor", "--input", name, "--alias", "nobody"]) == EXIT_REGISTRY
+    unlabelled = _batch(production, "unlabelled.csv", batch.drop(columns=[tables.TARGET]))
+    assert main(["evaluate", "--input", unlabelled]) == EXIT_DATA
+    assert "evaluation needs labels" in capsys.readouterr().err
+
+
+def test_evaluate_scores_production_on_new_labels_against_the_gate(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fresh = tables.mixed_table(TASK, rows=400, seed=5)
+    name = _batch(production, "labelled.csv", fresh)
+    capsys.readouterr()
+
+    assert main(["evaluate", "--input", name]) == 0, capsys.readouterr().err
+
+    body = json.loads((production / "reports" / "evaluation.json").read_text())
+    assert body["passed"]
+    assert body["rows"] == int(fresh[tables.TARGET].notna().sum())
+    assert "at training" in (production / "reports" / "evaluation.md").read_text()
+    (run,) = _runs("evaluation")
+    assert run.data.tags["model_version"] == "1"
+
+    # The world changed: the labels no longer follow the features the model learnt from.
+    decayed = fresh.copy()
+    if TASK == "classification":
+        decayed[tables.TARGET] = decayed[tables.TARGET].map({"stay": "leave", "leave": "stay"})
+    else:
+        decayed[tables.TARGET] = decayed[tables.TARGET][::-1].to_numpy() * 3
+    name = _batch(production, "decayed.csv", decayed)
+    capsys.readouterr()
+
+    assert main(["evaluate", "--input", name]) == EXIT_DECAY
+
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert len(errors) == 1
+    assert errors[0].startswith("error: version 1 below the gate")
+    assert not json.loads((production / "reports" / "evaluation.json").read_text())["passed"]
