@@ -164,7 +164,9 @@ def compare_column(
         "reasons": [],
     }
     if missing - reference["missing"] > settings.max_missing_increase:
-        result["reasons"].append(f"missing values {percent(reference['missing'], 1)} -> {percent(missing, 1)}")
+        result["reasons"].append(
+            f"missing values {percent(reference['missing'], 1)} -> {percent(missing, 1)}"
+        )
     tested = None
     if kind == "numeric" and reference["values"] and len(current := numbers(values)):
         tested = _numeric_drift(np.asarray(reference["values"]), current, small, settings)
