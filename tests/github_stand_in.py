@@ -8,6 +8,7 @@ conclusion on that head. ``fail[pattern] = (status, message)`` makes every reque
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
@@ -37,6 +38,11 @@ class GitHubStandIn:
     comments: dict[int, dict] = field(default_factory=dict)
     releases: dict[int, dict] = field(default_factory=dict)
     assets: list[tuple[str, int]] = field(default_factory=list)
+    issues: dict[int, dict] = field(default_factory=dict)
+    pull_requests: dict[int, dict] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=lambda: {"main": "0" * 40})  # branch -> sha
+    commits: list[dict] = field(default_factory=list)  # contents API writes: branch, path, text
+    dispatches: list[tuple[str, str]] = field(default_factory=list)  # (workflow, ref)
 
     def merge(self, sha: str, number: int, head: str, merged: bool = True) -> None:
         pr = {"number": number, "head": {"sha": head}, "base": {"ref": "main"}}
@@ -71,7 +77,7 @@ class GitHubStandIn:
                 status, payload = stand_in.answer(self.command, self.path, body, raw)
                 self._reply(status, payload)
 
-            do_GET = do_POST = do_PATCH = do_DELETE = _handle
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -103,6 +109,56 @@ class GitHubStandIn:
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/comments/(\d+)", path):
             self.comments[int(m.group(1))]["body"] = body["body"]
             return 200, self.comments[int(m.group(1))]
+        if re.fullmatch(r"/repos/[^/]+/[^/]+/issues", path):
+            if method == "GET":
+                found = [i for i in self.issues.values() if i["state"] == params.get("state")]
+                return 200, found if int(params.get("page", 1)) == 1 else []
+            number = 1 + len(self.issues) + len(self.pull_requests)
+            self.issues[number] = {"number": number, "state": "open", **body}
+            return 201, self.issues[number]
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)", path):
+            self.issues[int(m.group(1))].update(body)
+            return 200, self.issues[int(m.group(1))]
+        if re.fullmatch(r"/repos/[^/]+/[^/]+/pulls", path):
+            if method == "GET":
+                branch = params.get("head", ":").split(":", 1)[1]
+                found = [
+                    pr
+                    for pr in self.pull_requests.values()
+                    if pr["state"] == params.get("state") and pr["head"] == branch
+                ]
+                return 200, found
+            if body["head"] not in self.refs:
+                return 422, {"message": f"Validation Failed: no branch {body['head']}"}
+            number = 1 + len(self.issues) + len(self.pull_requests)
+            self.pull_requests[number] = {"number": number, "state": "open", **body}
+            return 201, self.pull_requests[number]
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/git/refs?/heads/(.+)", path):
+            branch = m.group(1)
+            if method == "PATCH":
+                self.refs[branch] = body["sha"]
+            if branch not in self.refs:
+                return 404, {"message": "Not Found"}
+            return 200, {"ref": f"refs/heads/{branch}", "object": {"sha": self.refs[branch]}}
+        if re.fullmatch(r"/repos/[^/]+/[^/]+/git/refs", path):
+            branch = body["ref"].removeprefix("refs/heads/")
+            if branch in self.refs:
+                return 422, {"message": "Reference already exists"}
+            self.refs[branch] = body["sha"]
+            return 201, {"ref": body["ref"], "object": {"sha": body["sha"]}}
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/contents/(.+)", path):
+            branch = body["branch"] if body else params.get("ref", "main")
+            if branch not in self.refs:
+                return 404, {"message": "No commit found for the ref"}
+            if method == "GET":  # every file of the repository exists on every branch
+                return 200, {"path": m.group(1), "sha": f"blob-{branch}-{len(self.commits)}"}
+            text = base64.b64decode(body["content"]).decode()
+            self.commits.append({"branch": branch, "path": m.group(1), "text": text, **body})
+            self.refs[branch] = f"{len(self.commits):040d}"
+            return 200, {"commit": {"sha": self.refs[branch]}}
+        if m := re.fullmatch(r"/repos/[^/]+/[^/]+/actions/workflows/([^/]+)/dispatches", path):
+            self.dispatches.append((m.group(1), body["ref"]))
+            return 204, None
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/(\w+)/pulls", path):
             return 200, self.pulls.get(m.group(1), [])
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/commits/(\w+)/check-runs", path):

@@ -138,3 +138,74 @@ def test_draft_then_publish_or_discard(tmp_path: Path) -> None:
     assert github.releases[1]["draft"] is False
     assert github.releases[1]["body"] == "# Model card"
     assert github.assets == [("model.tar.gz", 10), ("model.tar.gz", 10)]
+
+
+def test_the_monitoring_issue_is_opened_once_then_updated(tmp_path: Path) -> None:
+    first, second = tmp_path / "first.md", tmp_path / "second.md"
+    first.write_text("## churn version 3: drift\n")
+    second.write_text("## churn version 3: drift again\n")
+    with GitHubStandIn() as github:
+        runs = [
+            _run(github.url, tmp_path, "monitor-issue", "--body-file", str(f))
+            for f in (first, second)
+        ]
+
+    assert [(code, out.strip()) for code, out, _, _ in runs] == [
+        (0, "created issue #1"),
+        (0, "updated issue #1"),
+    ]
+    (issue,) = github.issues.values()
+    assert issue["body"].endswith("drift again\n")
+    assert issue["title"].startswith("Model monitoring")
+
+
+def test_the_retraining_pull_request_is_opened_once_and_its_check_dispatched(
+    tmp_path: Path,
+) -> None:
+    body, data = tmp_path / "issue.md", tmp_path / "train.csv"
+    body.write_text("drift\n")
+    args = ["retrain-pr", "--path", "data/raw/train.csv", "--file", str(data)]
+    args += ["--body-file", str(body), "--workflow", "model.yml"]
+    with GitHubStandIn() as github:
+        data.write_text("a,b\n1,2\n")
+        code, out, err, _ = _run(github.url, tmp_path, *args)
+        assert (code, err) == (0, "")
+        assert out.startswith("opened pull request #1 (monitor/retrain)")
+        data.write_text("a,b\n1,2\n3,4\n")
+        code, out, err, _ = _run(github.url, tmp_path, *args)
+
+    assert (code, err) == (0, "")
+    assert out.startswith("updated pull request #1")
+    assert len(github.pull_requests) == 1
+    assert github.pull_requests[1]["head"] == "monitor/retrain"
+    assert [c["text"] for c in github.commits] == ["a,b\n1,2\n", "a,b\n1,2\n3,4\n"]
+    assert github.dispatches == [("model.yml", "monitor/retrain")] * 2
+
+
+def test_a_refused_branch_write_fails_in_one_line_and_opens_nothing(tmp_path: Path) -> None:
+    body, data = tmp_path / "issue.md", tmp_path / "train.csv"
+    body.write_text("drift\n")
+    data.write_text("a\n1\n")
+    with GitHubStandIn() as github:
+        github.fail[r"PUT /repos/acme/churn/contents/.*"] = (403, "Resource not accessible")
+        code, out, _, _ = _run(
+            github.url,
+            tmp_path,
+            "retrain-pr",
+            "--path",
+            "d.csv",
+            "--file",
+            str(data),
+            "--body-file",
+            str(body),
+            "--workflow",
+            "model.yml",
+        )
+
+    assert code == 1
+    assert out.strip() == (
+        "::error title=retrain-pr::GitHub API PUT /repos/acme/churn/contents/d.csv: "
+        "403 Resource not accessible"
+    )
+    assert github.pull_requests == {}
+    assert github.dispatches == []

@@ -46,6 +46,7 @@ BASE_FILES = {
     ".github/scripts/github_api.py",
     ".github/workflows/ci.yml",
     ".github/workflows/model.yml",
+    ".github/workflows/monitor.yml",
     ".github/workflows/release.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
@@ -55,6 +56,7 @@ BASE_FILES = {
     "config/schema.yaml",
     "data/external/.gitkeep",
     "data/interim/.gitkeep",
+    "data/monitoring/.gitkeep",
     "data/processed/.gitkeep",
     "data/raw/.gitkeep",
     "mlflow-server/Dockerfile",
@@ -322,6 +324,7 @@ MAKE_TARGETS = {
     "tune",
     "monitor",
     "evaluate",
+    "refresh-data",
     "predict",
     "mlflow-ui",
     "export-model",
@@ -335,7 +338,7 @@ def test_makefile_documents_exactly_the_expected_targets(baked) -> None:
     documented = set(re.findall(r"^([a-z-]+):.*## ", text, flags=re.MULTILINE))
     expected = MAKE_TARGETS | ({"serve"} if combo.serving == "fastapi" else set())
     if combo.data_versioning == "dvc":
-        expected |= {"data-pull", "data-push"}
+        expected |= {"data-pull", "data-push", "monitor-data"}
     assert documented == expected
     dry_run = run(
         ["make", "--no-print-directory", "-n", "predict", "INPUT=a.csv", "OUTPUT=b.csv"],

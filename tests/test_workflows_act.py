@@ -460,3 +460,85 @@ def test_pull_request_without_the_remotes_credentials_fails_in_one_line(
     errors = [e for e in result.commands("error") if "dvc pull" in e]
     assert errors, result.log()[-3000:]
     assert "\n" not in errors[0]
+
+
+def _unlabelled(text: str) -> str:
+    """The CSV ``text`` without its last column (the target)."""
+    return "".join(line.rsplit(",", 1)[0] + "\n" for line in text.splitlines())
+
+
+def _iris_rows(project: Path, species: str | None = None, shift: float = 0.0) -> str:
+    """CSV text of the project's training rows (one species only when given), every measure
+    moved by ``shift`` (so the rows are new ones)."""
+    lines = (project / "data" / "raw" / "iris.csv").read_text().splitlines()
+    rows = [line.split(",") for line in lines[1:] if species is None or line.endswith(species)]
+    moved = [[f"{float(v) + shift:.2f}" for v in row[:-1]] + row[-1:] for row in rows]
+    return "\n".join([lines[0], *(",".join(row) for row in moved)]) + "\n"
+
+
+def test_monitor_workflow_opens_one_issue_and_one_retraining_pull_request_on_drift(
+    tmp_path: Path, install_project
+) -> None:
+    """Scheduled monitoring (dispatched here) against a production model in a registry: a batch
+    like the training data opens nothing; a drifted batch with its labels opens one issue and
+    one retraining pull request (the labelled rows added to the training data) whose model
+    check is dispatched; a second drifted run updates both instead of opening more."""
+    installed = install_project(Combo(data_versioning="git"), name="wf-monitor")
+    project = installed.path
+    store = f"sqlite:///{tmp_path / 'registry.db'}"
+    env = {"MLFLOW_TRACKING_URI": store}
+    for target in ("pipeline", "promote"):
+        done = installed.make(target, "VERSION=1", env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+    batch = project / "data" / "monitoring" / "batch.csv"
+    batch.write_text(_unlabelled(_iris_rows(project)))
+    init_repository(project)
+    secrets = {"MLFLOW_TRACKING_URI": store}
+
+    with GitHubStandIn() as github:
+        quiet = act(
+            project,
+            "workflow_dispatch",
+            "monitor.yml",
+            tmp_path / "quiet",
+            secrets=secrets,
+            api_url=github.url,
+        )
+        assert quiet.jobs == {"check": "success"}, quiet.log()[-3000:]
+        assert github.requests == []
+
+        labelled = _iris_rows(project, "setosa", shift=0.05)
+        (project / "data" / "monitoring" / "labelled.csv").write_text(labelled)
+        batch.write_text(_unlabelled(labelled))
+        commit_all(project, "The batch of the week, labelled")
+        runs = [
+            act(
+                project,
+                "workflow_dispatch",
+                "monitor.yml",
+                tmp_path / name,
+                secrets=secrets,
+                api_url=github.url,
+            )
+            for name in ("drift", "again")
+        ]
+
+    for run_ in runs:
+        assert run_.jobs == {"check": "success", "report": "success"}, run_.log()[-3000:]
+    assert any("drift" in summary for summary in runs[0].commands("summary"))
+    (issue,) = github.issues.values()
+    assert "version 1: ❌ drift" in issue["body"]
+    assert [
+        r.method
+        for r in github.requests
+        if r.path.startswith("/repos/your-github-user/wf-monitor/issues")
+    ] == ["GET", "POST", "GET", "PATCH"]
+    (pr,) = github.pull_requests.values()
+    assert (pr["head"], pr["base"]) == ("monitor/retrain", "main")
+    assert [c["path"] for c in github.commits] == ["data/raw/iris.csv"] * 2
+    training = github.commits[-1]["text"].splitlines()
+    trained_on = (project / "data" / "raw" / "iris.csv").read_text().splitlines()
+    new_rows = set(labelled.splitlines()[1:])
+    assert len(training) == len(trained_on) + len(new_rows)
+    assert set(training) - set(trained_on) == new_rows
+    assert github.dispatches == [("model.yml", "monitor/retrain")] * 2

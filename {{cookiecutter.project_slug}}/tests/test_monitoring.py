@@ -222,3 +222,35 @@ def test_evaluate_scores_production_on_new_labels_against_the_gate(
     assert len(errors) == 1
     assert errors[0].startswith("error: version 1 below the gate")
     assert not json.loads((production / "reports" / "evaluation.json").read_text())["passed"]
+
+
+def test_refresh_adds_new_labelled_rows_only_when_the_result_is_valid(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = tables.use_mixed_table(project, TASK, LINEAR[TASK], rows=200)
+    before = (project / DATA_PATH).read_bytes()
+    labelled = tables.mixed_table(TASK, rows=30, seed=9)
+    labelled["customer_id"] = [f"N{i:06d}" for i in range(30)]
+    new = labelled[labelled[tables.TARGET].notna()]
+    # One row the training data already has is not added twice.
+    with_repeat = pd.concat([labelled, frame.iloc[[0]]], ignore_index=True)
+    name = _batch(project, "labelled.csv", with_repeat)
+    capsys.readouterr()
+
+    assert main(["refresh", "--input", name]) == 0, capsys.readouterr().err
+
+    assert f"({len(new)} new from labelled.csv)" in capsys.readouterr().out
+    refreshed = pd.read_csv(project / DATA_PATH, dtype={"customer_id": str})
+    assert len(refreshed) == len(frame) + len(new)
+    assert refreshed["customer_id"].tolist()[-len(new) :] == new["customer_id"].tolist()
+
+    # A value the schema forbids: exit 3, the training data untouched.
+    (project / DATA_PATH).write_bytes(before)
+    labelled.loc[0, "plan"] = "enterprise"
+    name = _batch(project, "bad.csv", labelled)
+    assert main(["refresh", "--input", name]) == EXIT_DATA
+    assert (project / DATA_PATH).read_bytes() == before
+    name = _batch(project, "short.csv", labelled.drop(columns=["spend"]))
+    assert main(["refresh", "--input", name]) == EXIT_DATA
+    assert "missing column(s) of the schema: spend" in capsys.readouterr().err
+    assert (project / DATA_PATH).read_bytes() == before

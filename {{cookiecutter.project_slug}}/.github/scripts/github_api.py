@@ -1,5 +1,5 @@
 """GitHub REST calls the workflows make: sticky PR comment, the gated pull request of a commit,
-draft / publish / discard of a release.
+draft / publish / discard of a release, the monitoring issue and the retraining pull request.
 
 Standard library only, so a job can run it without installing the project. It honours
 GITHUB_API_URL (set by Actions; tests point it at a local stand-in), GITHUB_TOKEN and
@@ -9,6 +9,7 @@ GITHUB_OUTPUT. Every failure, the API's included, ends as one `::error::` line a
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import sys
@@ -18,6 +19,9 @@ import urllib.request
 from pathlib import Path
 
 MARKER = "<!-- model-report -->"
+MONITOR_MARKER = "<!-- model-monitor -->"
+MONITOR_TITLE = "Model monitoring: production drifted or decayed"
+RETRAIN_BRANCH = "monitor/retrain"
 NO_REPORT = (
     "❌ The model pipeline stopped before the gate (data validation or training failed): "
     "see the workflow run for the error."
@@ -26,6 +30,10 @@ NO_REPORT = (
 
 class Refused(Exception):
     """The API answered, and the answer means: stop (no merged PR, failed check, API error)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def api(method: str, url: str, body: object = None, data: bytes | None = None) -> object:
@@ -48,7 +56,8 @@ def api(method: str, url: str, body: object = None, data: bytes | None = None) -
         with urllib.request.urlopen(request, timeout=60) as response:
             payload = response.read()
     except urllib.error.HTTPError as error:
-        raise Refused(f"GitHub API {method} {path}: {error.code} {_reason(error)}") from None
+        message = f"GitHub API {method} {path}: {error.code} {_reason(error)}"
+        raise Refused(message, error.code) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise Refused(f"GitHub API {method} {path}: unreachable ({reason})") from None
@@ -107,6 +116,65 @@ def gated_pr(repo: str, sha: str, check: str) -> dict[str, str]:
     return {"pr_number": str(pr["number"]), "pr_head_sha": head}
 
 
+def _found(method: str, url: str) -> object:
+    """The answer, or None when the API says 404 (the ref or file does not exist yet)."""
+    try:
+        return api(method, url)
+    except Refused as refused:
+        if refused.status == 404:
+            return None
+        raise
+
+
+def monitor_issue(repo: str, body: str) -> str:
+    """Open the monitoring issue, or update the open one: one issue however many runs."""
+    body = f"{MONITOR_MARKER}\n{body}"
+    page = 1
+    while issues := api("GET", f"/repos/{repo}/issues?state=open&per_page=100&page={page}"):
+        for issue in issues:
+            mine = (issue.get("body") or "").startswith(MONITOR_MARKER)
+            if mine and "pull_request" not in issue:
+                api("PATCH", f"/repos/{repo}/issues/{issue['number']}", {"body": body})
+                return f"updated issue #{issue['number']}"
+        page += 1
+    created = api("POST", f"/repos/{repo}/issues", {"title": MONITOR_TITLE, "body": body})
+    return f"created issue #{created['number']}"
+
+
+def retrain_pr(repo: str, path: str, content: bytes, body: str, workflow: str, base: str) -> str:
+    """Commit ``content`` to ``path`` on the retraining branch (from ``base`` when no pull
+    request is open), open the pull request if none is, and dispatch ``workflow`` on the branch
+    so its model check runs (events of the workflow token start no workflow by themselves)."""
+    owner = repo.split("/")[0]
+    branch = RETRAIN_BRANCH
+    head = urllib.parse.quote(f"{owner}:{branch}")
+    open_prs = api("GET", f"/repos/{repo}/pulls?state=open&head={head}") or []
+    if not open_prs:
+        base_sha = api("GET", f"/repos/{repo}/git/ref/heads/{base}")["object"]["sha"]
+        if _found("GET", f"/repos/{repo}/git/ref/heads/{branch}") is None:
+            ref = {"ref": f"refs/heads/{branch}", "sha": base_sha}
+            api("POST", f"/repos/{repo}/git/refs", ref)
+        else:  # a branch left from a closed pull request starts again from base
+            api("PATCH", f"/repos/{repo}/git/refs/heads/{branch}", {"sha": base_sha, "force": True})
+    existing = _found("GET", f"/repos/{repo}/contents/{path}?ref={urllib.parse.quote(branch)}")
+    change = {
+        "message": f"Retrain: {path} with the labelled monitoring batch",
+        "content": base64.b64encode(content).decode(),
+        "branch": branch,
+    }
+    if existing:
+        change["sha"] = existing["sha"]
+    api("PUT", f"/repos/{repo}/contents/{path}", change)
+    if open_prs:
+        done = f"updated pull request #{open_prs[0]['number']}"
+    else:
+        title = "Retrain on the labelled monitoring batch"
+        pull = {"title": title, "head": branch, "base": base, "body": body}
+        done = f"opened pull request #{api('POST', f'/repos/{repo}/pulls', pull)['number']}"
+    api("POST", f"/repos/{repo}/actions/workflows/{workflow}/dispatches", {"ref": branch})
+    return f"{done} ({branch}); dispatched {workflow} on it"
+
+
 def draft_release(repo: str, tag: str, notes: str, assets: list[Path]) -> dict[str, str]:
     """Create the draft release for ``tag`` and attach ``assets``."""
     body = {"tag_name": tag, "name": tag, "body": notes, "draft": True}
@@ -141,6 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     draft.add_argument("--asset", type=Path, action="append", default=[])
     for name, text in (("publish", "publish a draft release"), ("discard", "delete a draft")):
         commands.add_parser(name, help=text).add_argument("--release-id", required=True)
+    issue = commands.add_parser("monitor-issue", help="open or update the monitoring issue")
+    issue.add_argument("--body-file", type=Path, required=True)
+    retrain = commands.add_parser("retrain-pr", help="open or update the retraining PR")
+    retrain.add_argument("--path", required=True, help="the file's path in the repository")
+    retrain.add_argument("--file", type=Path, required=True, help="its new content")
+    retrain.add_argument("--body-file", type=Path, required=True)
+    retrain.add_argument("--workflow", required=True, help="workflow to dispatch on the branch")
+    retrain.add_argument("--base", default="main")
     args = parser.parse_args(argv)
 
     repo = os.environ["GITHUB_REPOSITORY"]
@@ -153,6 +229,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "draft":
             notes = args.notes_file.read_text()
             print(_outputs(draft_release(repo, args.tag, notes, args.asset)))
+        elif args.command == "monitor-issue":
+            print(monitor_issue(repo, args.body_file.read_text()))
+        elif args.command == "retrain-pr":
+            content, body = args.file.read_bytes(), args.body_file.read_text()
+            print(retrain_pr(repo, args.path, content, body, args.workflow, args.base))
         elif args.command == "publish":
             api("PATCH", f"/repos/{repo}/releases/{args.release_id}", {"draft": False})
             print(f"published release {args.release_id}")

@@ -93,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
         check = command(name, what)
         check.add_argument("--input", type=Path, required=True, help="CSV to check")
         check.add_argument("--alias", help="registry alias to check (default: production)")
+    refresh = command("refresh", "append new labelled rows to the training data (data.path)")
+    refresh.add_argument("--input", type=Path, required=True, help="labelled CSV to add")
     predict = command("predict", "score a CSV with the production model")
     predict.add_argument("--input", type=Path, required=True, help="CSV to score")
     predict.add_argument("--output", type=Path, required=True, help="CSV to write")
@@ -189,9 +191,11 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
         from .search import describe
 
         return describe(jobs.tune(settings))
-    if args.command in ("monitor", "evaluate"):
+    if args.command in ("monitor", "evaluate", "refresh"):
         from .stages import monitor
 
+        if args.command == "refresh":
+            return monitor.refresh(settings, args.input)
         if args.command == "monitor":
             report = monitor.monitor(settings, args.input, args.alias)
             return (

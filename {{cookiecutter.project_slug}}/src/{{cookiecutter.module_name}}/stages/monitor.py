@@ -88,10 +88,11 @@ def monitor(settings: Settings, source: Path, alias: str | None = None) -> dict[
         **report,
     }
     out = settings.reports_dir
-    paths = [out / "drift.json", out / "drift.html"]
+    paths = [out / "drift.json", out / "drift.html", out / "drift.md"]
     with timed("monitor_report"):
         _write(paths[0], json.dumps(report, indent=2) + "\n")
         _write(paths[1], drift_html(report, reference, checked.features, predictions))
+        _write(paths[2], drift_markdown(report))
     metrics = {
         "drift": float(report["drift"]),
         "drift_share": report["drift_share"],
@@ -179,6 +180,57 @@ def evaluate(settings: Settings, source: Path, alias: str | None = None) -> dict
             f"{', '.join(failing + result.problems)} (see {paths[1]})"
         )
     return body
+
+
+def refresh(settings: Settings, source: Path) -> str:
+    """Append the labelled rows of ``source`` to the training data (data.path), dropping rows
+    it already has; the result must pass validation before it replaces the file."""
+    from ..validation import validate_or_raise
+
+    schema = load_schema(settings.data.schema_file)
+    dtypes = {name: rule.dtype for name, rule in schema.columns.items()}
+    current = jobs.read_training_data(settings, schema)
+    new = data.read_csv(source, settings.data.csv, dtypes, setting="--input")
+    if missing := [name for name in schema.columns if name not in new.columns]:
+        raise DataError(f"{source}: missing column(s) of the schema: {', '.join(missing)}")
+    new = new[list(current.columns)]
+    new = new[new[settings.data.target].notna()]
+    merged = pd.concat([current, new], ignore_index=True).drop_duplicates(keep="first")
+    added = len(merged) - len(current)
+    validate_or_raise(
+        merged,
+        schema,
+        settings.reports_dir / "validation.json",
+        target=settings.data.target,
+        task=settings.task,
+        high_cardinality=settings.model.preprocessing.high_cardinality,
+    )
+    csv = settings.data.csv
+    with atomic(settings.data.path) as partial:
+        merged.to_csv(partial, index=False, sep=csv.sep, decimal=csv.decimal, encoding=csv.encoding)
+    return f"{settings.data.path}: {len(merged)} rows ({added} new from {source})"
+
+
+def drift_markdown(report: dict[str, Any]) -> str:
+    """The drift summary for an issue or a job summary: verdict, reasons, drifted columns."""
+    verdict = "❌ drift" if report["drift"] else "✅ no drift"
+    lines = [
+        f"## {report['model_name']} version {report['model_version']}: {verdict}",
+        "",
+        f"Batch `{report['input']}` ({report['rows']} rows, sha256 "
+        f"`{report['input_sha256'][:12]}…`) against {report['reference_rows']} training rows.",
+        "",
+        *[f"- {reason}" for reason in report["reasons"]],
+        "",
+        "| column | test | statistic | result |",
+        "|---|---|---|---|",
+    ]
+    for name, result in report["columns"].items():
+        if result["drifted"]:
+            statistic = "—" if result["statistic"] is None else f"{result['statistic']:.4g}"
+            reasons = "; ".join(result["reasons"])
+            lines.append(f"| {name} | {result['method'] or '—'} | {statistic} | {reasons} |")
+    return "\n".join(lines) + "\n"
 
 
 def _write(path: Path, text: str) -> None:
