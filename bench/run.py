@@ -146,6 +146,57 @@ def scaling(project: Path, sizes: list[int], out: Path) -> dict:
     return results
 
 
+SEARCH_GRID = [0.01, 0.1, 0.3, 1.0, 3.0, 10.0]  # six candidates
+
+
+def new_stages(project: Path, monitor_rows: int, repeats: int, out: Path) -> dict:
+    """Issue 11's budgets: a 3-fold search over six candidates against one `make train` on the
+    sample, and `make monitor` on a batch against a reference of ``monitor_rows`` rows each."""
+    import yaml
+
+    config_path = project / "config" / "pipeline.yaml"
+    original = config_path.read_text()
+    config = yaml.safe_load(original)
+    config["model"]["search"] |= {"params": {"C": SEARCH_GRID}, "folds": 3}
+    train, tune = [], []
+    try:
+        config_path.write_text(yaml.safe_dump(config))
+        for _ in range(repeats):
+            train.append(timed(["make", "train"], project))
+            tune.append(timed(["make", "tune"], project))
+    finally:
+        config_path.write_text(original)
+    result = {
+        "train_s": median(train),
+        "tune_s": median(tune),
+        "tune_budget_s": round(6 * median(train) + 1, 2),
+    }
+    python = str(project / ".venv" / "bin" / "python")
+    work = out / "monitor"
+    shutil.rmtree(work, ignore_errors=True)
+    (work / "config").mkdir(parents=True)
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"}
+    run([python, str(BENCH / "synthetic.py"), str(monitor_rows), "data.csv"], cwd=work)
+    run([python, str(BENCH / "synthetic.py"), str(monitor_rows), "batch.csv", "1"], cwd=work)
+    config = yaml.safe_load(original)
+    config["data"] |= {"path": "data.csv", "schema_file": "config/schema.yaml"}
+    config["model"]["params"] = {"max_iter": 200}
+    (work / "config" / "pipeline.yaml").write_text(yaml.safe_dump(config))
+    cli = [python, "-m", MODULE]
+    timed([*cli, "schema", "--target", "target"], work, env)
+    timed([*cli, "pipeline"], work, env)
+    timed([*cli, "promote", "--version", "1"], work, env)
+    seconds = []
+    for _ in range(repeats):
+        args = [*cli, "monitor", "--input", "batch.csv"]
+        start = time.perf_counter()
+        done = run(args, cwd=work, env={**tools_env(), **env}, timeout=3600)
+        seconds.append(time.perf_counter() - start)
+        if done.returncode not in (0, 6):  # 6: drift, a verdict, not a failure
+            raise SystemExit(f"monitor failed:\n{done.stderr[-2000:]}")
+    return result | {"monitor_rows": monitor_rows, "monitor_s": median(seconds)}
+
+
 def data_contract(project: Path, rows: int, predict_rows: int) -> dict:
     """Issue 9's budgets: validation of mixed columns, predict-time checks (contract_budget.py)."""
     python = str(project / ".venv" / "bin" / "python")
@@ -261,6 +312,15 @@ def markdown(report: dict) -> str:
             f"| {budget['check_s']} s / {budget['predict_s']} s = {budget['check_share']:.1%} "
             "| < 10% |",
         ]
+    if "new_stages" in report:
+        new = report["new_stages"]
+        rows = new["monitor_rows"]
+        lines += [
+            f"| `make tune`, 3 folds × 6 candidates / `make train` | {new['tune_s']} s / "
+            f"{new['train_s']} s | ≤ 6 × train + 1 s = {new['tune_budget_s']} s |",
+            f"| `make monitor`, {rows} rows vs {rows} reference rows | {new['monitor_s']} s "
+            "| < 10 s at 50000 |",
+        ]
     if "workflows" in report:
         wf = report["workflows"]
         lines.append(
@@ -305,6 +365,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--contract-rows", default="1000000,50000", help="validate,predict rows")
+    parser.add_argument("--monitor-rows", type=int, default=50000)
     parser.add_argument("--skip-workflows", action="store_true")
     parser.add_argument("--skip-installs", action="store_true")
     args = parser.parse_args()
@@ -332,6 +393,7 @@ def main() -> int:
         "contract": lambda: data_contract(
             project, *[int(n) for n in args.contract_rows.split(",")]
         ),
+        "new_stages": lambda: new_stages(project, args.monitor_rows, args.repeats, args.out),
         "workflows": None if args.skip_workflows else lambda: workflow_overhead(args.out),
         "install": None if args.skip_installs else lambda: install_times(args.out),
     }

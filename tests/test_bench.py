@@ -24,6 +24,8 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
             "300,600",
             "--contract-rows",
             "5000,500",
+            "--monitor-rows",
+            "2000",
             "--skip-workflows",
             "--skip-installs",
             "--out",
@@ -59,7 +61,12 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert contract["validate_s"] > 0
     assert contract["validate_peak_over_frame"] >= 1
     assert 0 < contract["check_share"] < 1
+    new = report["new_stages"]
+    assert 0 < new["train_s"] < new["tune_s"]
+    assert new["monitor_rows"] == 2000
+    assert new["monitor_s"] > 0
     table = (tmp_path / "bench.md").read_text()
+    assert "`make tune`, 3 folds × 6 candidates" in table
     assert "predict-time checks / in-process predict, 500 rows" in table
     assert "| `make pipeline`, warm store |" in table
     assert "Stage breakdown" in table

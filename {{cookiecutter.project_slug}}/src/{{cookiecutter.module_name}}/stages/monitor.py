@@ -183,8 +183,8 @@ def evaluate(settings: Settings, source: Path, alias: str | None = None) -> dict
 
 
 def refresh(settings: Settings, source: Path) -> str:
-    """Append the labelled rows of ``source`` to the training data (data.path), dropping rows
-    it already has; the result must pass validation before it replaces the file."""
+    """Append the labelled rows of ``source`` to the training data (data.path), except rows it
+    already has; the result must pass validation before it replaces the file."""
     from ..validation import validate_or_raise
 
     schema = load_schema(settings.data.schema_file)
@@ -195,8 +195,12 @@ def refresh(settings: Settings, source: Path) -> str:
         raise DataError(f"{source}: missing column(s) of the schema: {', '.join(missing)}")
     new = new[list(current.columns)]
     new = new[new[settings.data.target].notna()]
-    merged = pd.concat([current, new], ignore_index=True).drop_duplicates(keep="first")
-    added = len(merged) - len(current)
+    # Rows the training data already has are not added again (running it twice adds nothing);
+    # the training data itself is kept as it is, repeats and all.
+    known = pd.util.hash_pandas_object(current, index=False)
+    new = new[~pd.util.hash_pandas_object(new, index=False).isin(known).to_numpy()]
+    merged = pd.concat([current, new], ignore_index=True)
+    added = len(new)
     validate_or_raise(
         merged,
         schema,
