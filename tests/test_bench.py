@@ -62,7 +62,7 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert contract["validate_peak_over_frame"] >= 1
     assert 0 < contract["check_share"] < 1
     new = report["new_stages"]
-    assert 0 < new["train_s"] < new["tune_s"]
+    assert 0 < new["tune_s"] <= new["tune_budget_s"]
     assert new["monitor_rows"] == 2000
     assert new["monitor_s"] > 0
     table = (tmp_path / "bench.md").read_text()
