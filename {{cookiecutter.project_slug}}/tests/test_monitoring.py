@@ -153,7 +153,7 @@ def test_monitor_reads_the_reference_from_the_registry_and_logs_a_linked_run(
     assert run.data.tags["model_version"] == "1"
     assert run.data.metrics["drift"] == 0.0
     artifacts = MlflowClient().list_artifacts(run.info.run_id)
-    assert {artifact.path for artifact in artifacts} == {"drift.json", "drift.html"}
+    assert {artifact.path for artifact in artifacts} == {"drift.json", "drift.html", "drift.md"}
 
 
 def test_monitor_exits_6_with_one_line_when_the_batch_drifted(
