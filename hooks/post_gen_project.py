@@ -26,6 +26,10 @@ def remove_serving_files(module_name: str) -> None:
     _remove(f"src/{module_name}/serving.py", "tests/test_serving.py")
 
 
+def remove_flow_files(module_name: str) -> None:
+    _remove(f"src/{module_name}/flow.py", "tests/test_flow.py")
+
+
 def remove_docker_files() -> None:
     _remove("Dockerfile", ".dockerignore", "docker-compose.yml", "docker", "tests/test_docker.py")
 
@@ -61,6 +65,8 @@ def main(answers: dict[str, str]) -> int:
         remove_serving_files(answers["module_name"])
     if answers["docker"] != "y":
         remove_docker_files()
+    if answers["orchestration"] != "prefect":
+        remove_flow_files(answers["module_name"])
     if answers["data_versioning"] != "dvc":
         remove_dvc_files(answers["module_name"])
     promote_license(answers["open_source_license"])

@@ -13,6 +13,7 @@ CHOICES = {
     "data_versioning": ("dvc", "git"),
     "linting": ("flake8+black+isort", "ruff"),
     "serving": ("none", "fastapi"),
+    "orchestration": ("none", "prefect"),
     "docker": ("n", "y"),
     "open_source_license": ("MIT", "BSD-3-Clause", "Apache-2.0", "Not open source"),
 }
@@ -35,6 +36,7 @@ DEPENDENCY_MODULES = frozenset(
         "pytest",
         "fastapi",
         "uvicorn",
+        "prefect",
         "httpx",
         "starlette",
         "src",

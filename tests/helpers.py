@@ -23,6 +23,7 @@ class Combo:
     linting: str = "flake8+black+isort"
     serving: str = "none"
     docker: str = "n"
+    orchestration: str = "none"
     python_version: str = "3.11"
     open_source_license: str = "MIT"
 
@@ -31,8 +32,9 @@ class Combo:
         lint = "ruff" if self.linting == "ruff" else "flake8"
         docker = "docker" if self.docker == "y" else "nodocker"
         license_ = self.open_source_license.replace(" ", "-").lower()
+        flow = "-prefect" if self.orchestration == "prefect" else ""
         return (
-            f"{self.task}-{self.data_versioning}-{lint}-{self.serving}-{docker}"
+            f"{self.task}-{self.data_versioning}-{lint}-{self.serving}-{docker}{flow}"
             f"-py{self.python_version}-{license_}"
         )
 
@@ -45,6 +47,7 @@ class Combo:
             self.linting[:4],
             self.serving[:4],
             self.docker,
+            *(["pf"] if self.orchestration == "prefect" else []),
         ]
         return "-".join(
             [*parts, self.python_version.replace(".", ""), self.open_source_license[:3]]
@@ -63,6 +66,7 @@ class Combo:
             "linting": self.linting,
             "serving": self.serving,
             "docker": self.docker,
+            "orchestration": self.orchestration,
             "python_version": self.python_version,
             "open_source_license": self.open_source_license,
         }

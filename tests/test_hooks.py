@@ -23,6 +23,7 @@ GOOD = {
     "linting": "ruff",
     "serving": "none",
     "docker": "n",
+    "orchestration": "none",
     "open_source_license": "MIT",
 }
 
@@ -53,6 +54,7 @@ BAD_ANSWERS = [
     ("linting", "pylint", "flake8+black+isort, ruff"),
     ("serving", "flask", "none, fastapi"),
     ("docker", "yes", "n, y"),
+    ("orchestration", "airflow", "none, prefect"),
     ("open_source_license", "GPL", "MIT, BSD-3-Clause"),
 ]
 
@@ -96,6 +98,8 @@ def baked_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "tests/test_docker.py",
         "tests/test_serving.py",
         "src/churn_model/serving.py",
+        "src/churn_model/flow.py",
+        "tests/test_flow.py",
         "src/churn_model/cli.py",
         "src/churn_model/stages/dvc.py",
         "src/churn_model/stages/schema.py",
@@ -117,6 +121,13 @@ def baked_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_remove_flake8_files(baked_tree: Path) -> None:
     post.remove_flake8_files()
     assert not (baked_tree / ".flake8").exists()
+
+
+def test_remove_flow_files(baked_tree: Path) -> None:
+    post.remove_flow_files("churn_model")
+    assert not (baked_tree / "src/churn_model/flow.py").exists()
+    assert not (baked_tree / "tests/test_flow.py").exists()
+    assert (baked_tree / "src/churn_model/cli.py").exists()
 
 
 def test_remove_serving_files(baked_tree: Path) -> None:
@@ -167,6 +178,7 @@ def test_post_gen_main_prunes_and_prints_next_steps(
         "linting": "ruff",
         "serving": "none",
         "docker": "n",
+        "orchestration": "none",
         "data_versioning": "git",
         "open_source_license": "MIT",
     }

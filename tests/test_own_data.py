@@ -15,8 +15,8 @@ from tests.own_data import DATA_FILE, TARGET, customer_table
 
 pytestmark = pytest.mark.slow
 
-# Between them every value of task, data versioning, linting, serving and docker: these are the
-# suite's runs of the generated lint and tests (slugs unique in the suite).
+# Between them every value of task, data versioning, linting, serving, docker and orchestration:
+# these are the suite's runs of the generated lint and tests (slugs unique in the suite).
 WALKTHROUGHS = [
     Combo(
         task="classification",
@@ -24,7 +24,13 @@ WALKTHROUGHS = [
         linting="flake8+black+isort",
         serving="fastapi",
     ),
-    Combo(task="regression", data_versioning="git", linting="ruff", docker="y"),
+    Combo(
+        task="regression",
+        data_versioning="git",
+        linting="ruff",
+        docker="y",
+        orchestration="prefect",
+    ),
 ]
 
 

@@ -19,6 +19,7 @@ VERSIONING = ["dvc", "git"]
 # Full factorial of the options that change files (task x linting x serving x docker); python
 # version, license and data versioning rotate through the combinations so every value is rendered
 # at least once (data versioning with both tasks, linters, serving and docker values).
+ORCHESTRATION = ("none", "prefect")
 COMBOS = [
     Combo(
         task=task,
@@ -26,6 +27,7 @@ COMBOS = [
         linting=linting,
         serving=serving,
         docker=docker,
+        orchestration=ORCHESTRATION[(i // 2 + i) % len(ORCHESTRATION)],
         python_version=PYTHONS[i % len(PYTHONS)],
         open_source_license=LICENSES[(i // 4 + i) % len(LICENSES)],
     )
@@ -116,6 +118,7 @@ DVC_FILES = {
     "tests/test_dvc.py",
 }
 SERVING_FILES = {"src/{module}/serving.py", "tests/test_serving.py"}
+FLOW_FILES = {"src/{module}/flow.py", "tests/test_flow.py"}
 DOCKER_FILES = {
     ".dockerignore",
     "Dockerfile",
@@ -132,6 +135,8 @@ def expected_files(combo: Combo) -> set[str]:
         files |= SERVING_FILES
     if combo.docker == "y":
         files |= DOCKER_FILES
+    if combo.orchestration == "prefect":
+        files |= FLOW_FILES
     if combo.data_versioning == "dvc":
         files |= DVC_FILES
     if combo.open_source_license != "Not open source":
@@ -148,7 +153,7 @@ def baked(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 def test_every_option_value_is_rendered() -> None:
     assert {c.python_version for c in COMBOS} == set(PYTHONS)
     assert {c.open_source_license for c in COMBOS} == set(LICENSES)
-    for option in ("task", "linting", "serving", "docker"):
+    for option in ("task", "linting", "serving", "docker", "orchestration"):
         pairs = {(getattr(c, option), c.data_versioning) for c in COMBOS}
         assert len(pairs) == 2 * len(VERSIONING), option
     assert len({(c.task, c.linting, c.serving, c.docker) for c in COMBOS}) == 16
@@ -339,6 +344,8 @@ def test_makefile_documents_exactly_the_expected_targets(baked) -> None:
     expected = MAKE_TARGETS | ({"serve"} if combo.serving == "fastapi" else set())
     if combo.data_versioning == "dvc":
         expected |= {"data-pull", "data-push", "monitor-data"}
+    if combo.orchestration == "prefect":
+        expected |= {"flow", "flow-serve"}
     assert documented == expected
     dry_run = run(
         ["make", "--no-print-directory", "-n", "predict", "INPUT=a.csv", "OUTPUT=b.csv"],
