@@ -107,8 +107,25 @@ def decide(
     return GateResult(checks, problems)
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
+
+
+def cells(check: Check) -> tuple[str, str, str]:
+    """A check's threshold, baseline (skill) and result cells, as the reports show them."""
+    sign = "≥" if check.direction == "higher" else "≤"
+    threshold = "—" if check.threshold is None else f"{sign} {check.threshold:g}"
+    baseline = number(check.baseline)
+    if check.skill is not None:
+        baseline += f" ({check.skill * 100:+.0f}%)"
+    outcome = "pass" if check.passed else "fail"
+    if not check.meets_threshold:
+        outcome += " (threshold)"
+    if check.beats_baseline is False:
+        outcome += f" (skill over baseline below {check.margin * 100:.0f}%)"
+    if check.no_regression is False:
+        outcome += f" (regressed more than {check.tolerance:g})"
+    return threshold, baseline, outcome
 
 
 def report_markdown(
@@ -130,21 +147,10 @@ def report_markdown(
         "|---|---|---|---|---|---|",
     ]
     for check in result.checks:
-        sign = "≥" if check.direction == "higher" else "≤"
-        threshold = "—" if check.threshold is None else f"{sign} {check.threshold:g}"
-        baseline = _number(check.baseline)
-        if check.skill is not None:
-            baseline += f" ({check.skill * 100:+.0f}%)"
-        outcome = "pass" if check.passed else "fail"
-        if not check.meets_threshold:
-            outcome += " (threshold)"
-        if check.beats_baseline is False:
-            outcome += f" (skill over baseline below {check.margin * 100:.0f}%)"
-        if check.no_regression is False:
-            outcome += f" (regressed more than {check.tolerance:g})"
+        threshold, baseline, outcome = cells(check)
         lines.append(
-            f"| {check.metric} | {_number(check.candidate)} | {baseline} "
-            f"| {_number(check.production)} | {threshold} | {outcome} |"
+            f"| {check.metric} | {number(check.candidate)} | {baseline} "
+            f"| {number(check.production)} | {threshold} | {outcome} |"
         )
     lines += [f"- ❌ {problem}" for problem in result.problems]
     lines += ["", "**Data**", "", *[f"- {line}" for line in data_lines], "", f"**Run**: {run_line}"]

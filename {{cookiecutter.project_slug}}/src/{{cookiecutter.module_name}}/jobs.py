@@ -109,17 +109,22 @@ def validate(settings: Settings) -> pd.DataFrame:
         data.ensure(settings.task, settings.data.path)
         schema = load_schema(settings.data.schema_file)
         frame = read_training_data(settings, schema)
-        report = validate_or_raise(
-            frame,
-            schema,
-            settings.reports_dir / "validation.json",
-            target=settings.data.target,
-            task=settings.task,
-            high_cardinality=settings.model.preprocessing.high_cardinality,
-        )
+        report = check_training_data(settings, frame, schema)
         for line in report.warnings:
             warning("Data", line)
     return _labelled(settings, frame)
+
+
+def check_training_data(settings: Settings, frame: pd.DataFrame, schema: Schema) -> Any:
+    """Validate ``frame`` as training data; write reports/validation.json; raise DataError."""
+    return validate_or_raise(
+        frame,
+        schema,
+        settings.reports_dir / "validation.json",
+        target=settings.data.target,
+        task=settings.task,
+        high_cardinality=settings.model.preprocessing.high_cardinality,
+    )
 
 
 def _split(settings: Settings, frame: pd.DataFrame, schema: Schema) -> data.Split:

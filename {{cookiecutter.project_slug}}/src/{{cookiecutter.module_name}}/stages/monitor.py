@@ -185,8 +185,6 @@ def evaluate(settings: Settings, source: Path, alias: str | None = None) -> dict
 def refresh(settings: Settings, source: Path) -> str:
     """Append the labelled rows of ``source`` to the training data (data.path), except rows it
     already has; the result must pass validation before it replaces the file."""
-    from ..validation import validate_or_raise
-
     schema = load_schema(settings.data.schema_file)
     dtypes = {name: rule.dtype for name, rule in schema.columns.items()}
     current = jobs.read_training_data(settings, schema)
@@ -201,14 +199,7 @@ def refresh(settings: Settings, source: Path) -> str:
     new = new[~pd.util.hash_pandas_object(new, index=False).isin(known).to_numpy()]
     merged = pd.concat([current, new], ignore_index=True)
     added = len(new)
-    validate_or_raise(
-        merged,
-        schema,
-        settings.reports_dir / "validation.json",
-        target=settings.data.target,
-        task=settings.task,
-        high_cardinality=settings.model.preprocessing.high_cardinality,
-    )
+    jobs.check_training_data(settings, merged, schema)
     csv = settings.data.csv
     with atomic(settings.data.path) as partial:
         merged.to_csv(partial, index=False, sep=csv.sep, decimal=csv.decimal, encoding=csv.encoding)
@@ -256,18 +247,8 @@ def _evaluation_markdown(
         "|---|---|---|---|---|---|",
     ]
     for check in result.checks:
-        sign = "≥" if check.direction == "higher" else "≤"
-        threshold = "—" if check.threshold is None else f"{sign} {check.threshold:g}"
-        before = trained.get(check.metric)
-        before = "—" if before is None else f"{before:.4f}"
-        baseline = "—" if check.baseline is None else f"{check.baseline:.4f}"
-        if check.skill is not None:
-            baseline += f" ({check.skill * 100:+.0f}%)"
-        outcome = "pass" if check.passed else "fail"
-        if not check.meets_threshold:
-            outcome += " (threshold)"
-        if check.beats_baseline is False:
-            outcome += f" (skill over baseline below {check.margin * 100:.0f}%)"
+        threshold, baseline, outcome = gate.cells(check)
+        before = gate.number(trained.get(check.metric))
         lines.append(
             f"| {check.metric} | {check.candidate:.4f} | {baseline} | {before} | {threshold} "
             f"| {outcome} |"
