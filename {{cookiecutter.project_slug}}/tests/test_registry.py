@@ -219,20 +219,55 @@ def _run_statuses(project: Path) -> list[str]:
         return []
 
 
-def test_a_cancelled_training_run_is_ended_failed(project: Path) -> None:
+# Training whose model logging, once the model is written, says so in a file (argv[1]) and waits
+# (up to a minute) for the cancellation: the signal lands in the last step of the run, whatever
+# the machine's load.
+_TRAIN_CANCELLED_WHILE_LOGGING_THE_MODEL = f"""
+import sys, time
+from pathlib import Path
+import mlflow.sklearn
+from {MODULE} import cancel
+from {MODULE}.cli import main
+
+log_model = mlflow.sklearn.log_model
+
+def waiting_for_the_signal(*args, **kwargs):
+    logged = log_model(*args, **kwargs)
+    Path(sys.argv[1]).touch()
+    deadline = time.monotonic() + 60
+    while cancel._Held.pending is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return logged
+
+mlflow.sklearn.log_model = waiting_for_the_signal
+sys.exit(main(["train"]))
+"""
+
+
+def test_a_training_run_cancelled_while_the_model_is_logged_ends_failed(
+    project: Path, tmp_path: Path
+) -> None:
     assert main(["data"]) == 0
-    train = _cli("train")
+    logged = tmp_path / "model-logged"
+    train = subprocess.Popen(
+        [sys.executable, "-c", _TRAIN_CANCELLED_WHILE_LOGGING_THE_MODEL, str(logged)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 300
-    while "RUNNING" not in _run_statuses(project):
-        assert train.poll() is None, "training ended before its run was seen"
-        assert time.monotonic() < deadline, "the training run never started"
+    while not logged.exists():
+        assert train.poll() is None, "training ended before its model was logged"
+        assert time.monotonic() < deadline, "the model was never logged"
         time.sleep(0.02)
+    assert _run_statuses(project) == ["RUNNING"]
 
     train.send_signal(signal.SIGTERM)
-    train.wait(timeout=60)
+    _, stderr = train.communicate(timeout=120)
 
     assert _run_statuses(project) == ["FAILED"]
-    assert train.returncode != 0
+    assert train.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
 
 
 def _cancelled_inside_a_run(signum: int, reached: list[str]) -> None:

@@ -132,6 +132,7 @@ def log_training_run(
                     skops_trusted_types=_own_types(model),
                     metadata=metadata,
                 )
+            checkpoint()  # cancelled while the model was logged: the run still ends FAILED
         return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
 
 
@@ -168,6 +169,7 @@ def log_run(
                 checkpoint()
                 mlflow.log_artifact(str(path))
             _log_children(children, checkpoint)
+            checkpoint()
         return LoggedRun(run.info.run_id, "", experiment.experiment_id)
 
 
