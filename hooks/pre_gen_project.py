@@ -16,6 +16,7 @@ CHOICES = {
     "orchestration": ("none", "prefect"),
     "docker": ("n", "y"),
     "open_source_license": ("MIT", "BSD-3-Clause", "Apache-2.0", "Not open source"),
+    "git_init": ("y", "n"),
 }
 # Top-level import names the generated project depends on: a module of the same name would
 # shadow them and break the project in confusing ways.

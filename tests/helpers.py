@@ -103,8 +103,12 @@ def run(
 
 
 def files_under(root: Path) -> set[str]:
-    """Every file below ``root`` as a POSIX path relative to it."""
-    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    """Every file below ``root`` as a POSIX path relative to it (not git's own, in .git/)."""
+    return {
+        p.relative_to(root).as_posix()
+        for p in root.rglob("*")
+        if p.is_file() and ".git" not in p.relative_to(root).parts
+    }
 
 
 def tool(name: str) -> str:

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from tests.helpers import bake, run, tools_env
+from tests.act import git
+from tests.helpers import bake, registry_versions, run, tools_env
 
 pytestmark = pytest.mark.slow
 
@@ -29,3 +30,29 @@ def test_fresh_make_install_creates_its_own_venv_and_lists_the_targets(tmp_path)
     assert listed.returncode == 0, listed.stderr
     targets = re.findall(r"^\s+(?:\x1b\[36m)?([\w-]+)", listed.stdout, flags=re.MULTILINE)
     assert {"install", "lint", "format", "test", "help", "pipeline"} <= set(targets)
+
+    # pre-commit as the README says, offline: local hooks running the venv's own linters.
+    offline = {
+        "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+        "https_proxy": "http://127.0.0.1:9",
+        "http_proxy": "http://127.0.0.1:9",
+        "PIP_NO_INDEX": "1",
+    }
+    hooks = run([".venv/bin/pre-commit", "run", "--all-files"], cwd=project, env=offline)
+    assert hooks.returncode == 0, hooks.stdout + hooks.stderr
+    for hook in ["trim trailing whitespace", "check yaml", "flake8", "black", "isort"]:
+        assert re.search(rf"^{hook}\.+Passed$", hooks.stdout, flags=re.MULTILINE), hook
+
+    # The first pipeline on a laptop (not CI) registers the commit the post-gen hook made, and
+    # `make promote` finds it from HEAD: the README's path, verbatim.
+    laptop = {**tools_env(), "CI": "", "GITHUB_SHA": "", "GITHUB_ACTIONS": ""}
+    pipeline = run(["make", "pipeline"], cwd=project, env=laptop)
+    assert pipeline.returncode == 0, pipeline.stdout + pipeline.stderr
+    promoted = run(["make", "promote"], cwd=project, env=laptop)
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    (version,) = registry_versions(
+        project / ".venv", f"sqlite:///{project / 'mlflow.db'}", "fresh-install", cwd=project
+    )
+    assert version["tags"]["git_sha"] == git(project, "rev-parse", "HEAD")
+    assert version["tags"]["git_dirty"] == "false"
+    assert version["aliases"] == ["production", "staging"]

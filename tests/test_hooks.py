@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
+from tests.helpers import TEMPLATE_DIR, bake
 
 GOOD = {
     "project_name": "Churn Model",
@@ -25,6 +28,7 @@ GOOD = {
     "docker": "n",
     "orchestration": "none",
     "open_source_license": "MIT",
+    "git_init": "y",
 }
 
 # (prompt, bad value, words the one-line message must contain)
@@ -169,25 +173,106 @@ def test_not_open_source_keeps_no_license(baked_tree: Path) -> None:
     assert not (baked_tree / "licenses").exists()
 
 
+def _answers(**changes: str) -> dict[str, str]:
+    return {**GOOD, "data_versioning": "git", **changes}
+
+
+def _git(project: Path, *args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
 def test_post_gen_main_prunes_and_prints_next_steps(
     baked_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    answers = {
-        "project_slug": "churn-model",
-        "module_name": "churn_model",
-        "linting": "ruff",
-        "serving": "none",
-        "docker": "n",
-        "orchestration": "none",
-        "data_versioning": "git",
-        "open_source_license": "MIT",
-    }
-    assert post.main(answers) == 0
+    assert post.main(_answers(git_init="n")) == 0
 
     assert not (baked_tree / ".flake8").exists()
     assert not (baked_tree / "Dockerfile").exists()
     assert not (baked_tree / ".dvc").exists()
     assert (baked_tree / "LICENSE").exists()
+    assert not (baked_tree / ".git").exists()
     out = capsys.readouterr().out
     assert "cd churn-model" in out
+    assert "git init && git add -A && git commit" in out  # the pipeline registers commits
     assert "make install" in out
+
+
+def test_post_gen_commits_every_file_as_the_author_when_git_has_no_identity(
+    baked_tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("HOME", str(baked_tree.parent / "home"))  # no ~/.gitconfig
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert post.main(_answers()) == 0
+
+    assert _git(baked_tree, "branch", "--show-current") == "main"
+    assert _git(baked_tree, "rev-list", "--count", "HEAD") == "1"
+    assert _git(baked_tree, "status", "--porcelain", "--untracked-files=all") == ""
+    assert _git(baked_tree, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.org>"
+    assert "git repository on main with the first commit" in capsys.readouterr().out
+
+
+def test_a_failing_git_commit_keeps_the_project_and_says_so(
+    baked_tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Signing demanded with a gpg program that does not exist.
+    monkeypatch.setenv("GIT_CONFIG_COUNT", "2")
+    monkeypatch.setenv("GIT_CONFIG_KEY_0", "commit.gpgsign")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_0", "true")
+    monkeypatch.setenv("GIT_CONFIG_KEY_1", "gpg.program")
+    monkeypatch.setenv("GIT_CONFIG_VALUE_1", str(baked_tree / "no-such-gpg"))
+
+    assert post.main(_answers()) == 0
+
+    out = capsys.readouterr().out
+    assert "git commit failed (" in out, out
+    assert "commit the files yourself" in out
+    assert (baked_tree / "src/churn_model/cli.py").exists()
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected", "absent"),
+    [
+        ({"serving": "fastapi"}, ["make serve"], ["make flow", "docker compose", "DVC remote"]),
+        ({"docker": "y"}, ["docker compose up"], ["make serve"]),
+        ({"orchestration": "prefect"}, ["make flow"], ["docker compose"]),
+        ({"data_versioning": "dvc"}, ["DVC remote"], ["make flow"]),
+        ({}, ["make example-input", "make predict"], ["make serve", "make flow"]),
+    ],
+)
+def test_next_steps_follow_the_options(
+    changes: dict[str, str], expected: list[str], absent: list[str]
+) -> None:
+    text = post.next_steps(_answers(**changes), "git repository on main", cruft=True)
+    for words in ["make pipeline", "make promote", "pre-commit install", *expected]:
+        assert words in text, (words, text)
+    for words in absent:
+        assert words not in text, (words, text)
+
+
+def test_under_cruft_the_hook_only_prunes(
+    baked_tree: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # cruft renders the template again to compute an update: no repository, no state, no output.
+    assert post.main(_answers(_commit="0" * 40, _template="https://example.org/t.git")) == 0
+
+    assert not (baked_tree / ".git").exists()
+    assert not (baked_tree / ".cruft.json").exists()
+    assert not (baked_tree / ".flake8").exists()
+    assert capsys.readouterr().out == ""
+
+
+def test_a_render_records_its_template_and_commit_for_cruft(tmp_path: Path) -> None:
+    project = bake(tmp_path, {"project_name": "churn-model", "serving": "fastapi"})
+
+    state = json.loads((project / ".cruft.json").read_text())
+    assert state["template"] == str(TEMPLATE_DIR)
+    assert state["commit"] == _git(TEMPLATE_DIR, "rev-parse", "HEAD")
+    answers = state["context"]["cookiecutter"]
+    assert answers["serving"] == "fastapi"
+    assert answers["_commit"] == state["commit"]
+    assert "config/schema.yaml" in state["skip"]
+    assert _git(project, "ls-files", ".cruft.json") == ".cruft.json"  # in the first commit

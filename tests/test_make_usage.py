@@ -12,7 +12,7 @@ from tests.helpers import bake, files_under, run
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Not installed and not a git repository: a usage error must come before either matters.
-    return bake(tmp_path_factory.mktemp("usage"), {"project_name": "usage-errors"})
+    return bake(tmp_path_factory.mktemp("usage"), {"project_name": "usage-errors", "git_init": "n"})
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,7 @@ def test_good_answers_render(tmp_path: Path) -> None:
 def test_interactive_prompts_accept_defaults(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = run(
-        [tool("cookiecutter"), "-o", str(out), str(TEMPLATE_DIR)], cwd=tmp_path, input="\n" * 15
+        [tool("cookiecutter"), "-o", str(out), str(TEMPLATE_DIR)], cwd=tmp_path, input="\n" * 20
     )
 
     assert result.returncode == 0, result.stderr

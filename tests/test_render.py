@@ -41,6 +41,7 @@ COMBOS = [
 ]
 
 BASE_FILES = {
+    ".cruft.json",
     ".github/dependabot.yml",
     ".github/pull_request_template.md",
     ".github/rulesets/main.json",
@@ -50,6 +51,7 @@ BASE_FILES = {
     ".github/workflows/model.yml",
     ".github/workflows/monitor.yml",
     ".github/workflows/release.yml",
+    ".github/workflows/template.yml",
     ".gitignore",
     ".pre-commit-config.yaml",
     "Makefile",
@@ -101,6 +103,7 @@ BASE_FILES = {
     "tests/test_model.py",
     "tests/test_monitoring.py",
     "tests/test_pipeline.py",
+    "tests/test_provenance.py",
     "tests/test_real_data.py",
     "tests/test_registry.py",
     "tests/test_roles.py",
@@ -169,11 +172,10 @@ JINJA_LEFTOVER = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|cookiecutter\.")
 
 def test_no_jinja_left_behind(baked) -> None:
     _, project = baked
-    for path in project.rglob("*"):
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            leftover = JINJA_LEFTOVER.search(text)
-            assert leftover is None, f"{path.relative_to(project)}: {leftover.group()!r}"
+    for relative in files_under(project):
+        text = (project / relative).read_text(encoding="utf-8")
+        leftover = JINJA_LEFTOVER.search(text)
+        assert leftover is None, f"{relative}: {leftover.group()!r}"
 
 
 def _template_expressions(relative: str) -> set[str]:
@@ -243,19 +245,30 @@ def _pins(project: Path) -> dict[str, str]:
     return dict(req.split("==") for req in dev if "==" in req)
 
 
-def test_pre_commit_uses_the_ci_linter_versions(baked) -> None:
+# Scripts of the pinned pre-commit-hooks package the hooks run besides the linters.
+HYGIENE_SCRIPTS = {
+    "trailing-whitespace-fixer",
+    "end-of-file-fixer",
+    "check-yaml",
+    "check-toml",
+    "check-added-large-files",
+}
+
+
+def test_pre_commit_runs_the_pinned_linters_of_the_venv_offline(baked) -> None:
     combo, project = baked
     pins = _pins(project)
-    repos = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())["repos"]
-    revs = {
-        hook["id"].split("-")[0]: repo["rev"].lstrip("v")
-        for repo in repos
-        for hook in repo["hooks"]
-    }
-    linters = ["ruff"] if combo.linting == "ruff" else ["black", "isort", "flake8"]
-    assert sorted(pins) == sorted(linters)
-    for linter in linters:
-        assert revs[linter] == pins[linter], linter
+    (repo,) = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())["repos"]
+    assert repo["repo"] == "local"  # nothing fetched: the dev extras' own tools
+    scripts = set()
+    for hook in repo["hooks"]:
+        assert hook["language"] == "unsupported", hook["id"]
+        script = hook["entry"].split()[0]
+        assert script.startswith(".venv/bin/"), hook["id"]
+        scripts.add(script.removeprefix(".venv/bin/"))
+    linters = {"ruff"} if combo.linting == "ruff" else {"black", "isort", "flake8"}
+    assert scripts == linters | HYGIENE_SCRIPTS
+    assert set(pins) == linters | {"cruft", "pre-commit", "pre-commit-hooks"}
 
 
 def test_ci_matrix_covers_minimum_and_newest_python(baked) -> None:
@@ -311,6 +324,8 @@ def test_template_repository_workflow_passes_actionlint_and_zizmor() -> None:
 MAKE_TARGETS = {
     "help",
     "install",
+    "update",
+    "update-check",
     "lint",
     "format",
     "test",

@@ -99,12 +99,14 @@ def test_a_failed_retrain_leaves_nothing_to_register(
 def test_each_stage_removes_its_own_and_later_outputs_before_it_starts(gated: Path) -> None:
     reports = gated / "reports"
     (reports / "validation.json").write_text("{}")
+    (reports / "figures" / ".gitkeep").touch()  # committed in a project: git must not see a change
 
     assert main(["validate"]) == 0
 
     assert json.loads((reports / "validation.json").read_text())["passed"] is True
-    for stale in ("metrics.json", "gate.json", "report.md", "figures"):
+    for stale in ("metrics.json", "gate.json", "report.md"):
         assert not (reports / stale).exists(), stale
+    assert [path.name for path in (reports / "figures").iterdir()] == [".gitkeep"]
 
 
 def test_concurrent_registrations_of_one_run_create_one_version(gated: Path) -> None:

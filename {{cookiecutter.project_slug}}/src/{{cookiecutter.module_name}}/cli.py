@@ -67,7 +67,15 @@ def _parser() -> argparse.ArgumentParser:
         default=os.environ.get("PR_HEAD_SHA"),
         help="head commit of that pull request, whose model check passed (tag)",
     )
-    command("pipeline", "validate -> train -> gate -> register, in one process")
+    pipeline = command("pipeline", "validate -> train -> gate -> register, in one process")
+    for registering in (register, pipeline):
+        registering.add_argument(
+            "--allow-dirty",
+            action="store_true",
+            default=None,
+            help="register outside CI even without a git commit or with uncommitted changes "
+            "(tagged git_dirty=true; default from ALLOW_DIRTY)",
+        )
     promote = command("promote", "move alias production to a registered version")
     which = promote.add_mutually_exclusive_group(required=True)
     which.add_argument("--git-sha", help="the commit the version was built from")
@@ -129,6 +137,8 @@ def run(argv: list[str]) -> str:
     check_reports_dir(settings)
     with timed("imports"):
         from . import jobs
+    if getattr(args, "allow_dirty", False) is None:
+        args.allow_dirty = jobs.allow_dirty_from_env()
     try:
         return _dispatch(args, settings, jobs)
     finally:
@@ -165,12 +175,15 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
         jobs.run_gate(settings)
         return f"gate passed -> {settings.reports_dir / 'report.md'}"
     if args.command == "register":
-        return _registered(*jobs.register(settings, args.pr_number, args.pr_head_sha), settings)
+        registered = jobs.register(settings, args.pr_number, args.pr_head_sha, args.allow_dirty)
+        return _registered(*registered, settings)
     if args.command == "pipeline":
+        # Refused before the work, not after it: the tree register would refuse.
+        jobs.check_provenance(jobs.current_commit(), args.allow_dirty)
         frame = jobs.validate(settings)
         record = jobs.train(settings, frame)
         jobs.run_gate(settings, record, frame)
-        return _registered(*jobs.register(settings), settings)
+        return _registered(*jobs.register(settings, allow_dirty=args.allow_dirty), settings)
     alias = settings.registry.production_alias
     if args.command == "promote":
         promotion = jobs.promote(settings, args.git_sha, args.version)

@@ -56,7 +56,7 @@ def gate(settings, record: dict[str, Any], frame) -> bool:
 
 @task(name="register", **REGISTRY_STAGE)
 def register(settings) -> str:
-    version, _ = jobs.register(settings)
+    version, _ = jobs.register(settings, allow_dirty=jobs.allow_dirty_from_env())
     return str(version.version)
 
 
@@ -65,6 +65,7 @@ def pipeline(config: str = str(DEFAULT_CONFIG)) -> str:
     """validate -> train -> gate -> register; returns the registered version."""
     settings = load_settings(Path(config))
     check_reports_dir(settings)
+    jobs.check_provenance(jobs.current_commit(), jobs.allow_dirty_from_env())
     frame = validate(settings)
     record = train(settings, frame)
     gate(settings, record, frame)

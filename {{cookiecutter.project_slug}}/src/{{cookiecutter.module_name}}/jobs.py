@@ -51,10 +51,14 @@ def clear_outputs(settings: Settings, stage: str) -> None:
     for later in stages[stages.index(stage) :]:
         for name in STAGE_OUTPUTS[later]:
             path = settings.reports_dir / name
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
+            if not path.is_dir():
                 path.unlink(missing_ok=True)
+                continue
+            for child in path.iterdir():  # the committed .gitkeep stays: the tree stays clean
+                if child.is_dir():
+                    shutil.rmtree(child)
+                elif child.name != ".gitkeep":
+                    child.unlink()
 
 
 def config_sha256(settings: Settings) -> str:
@@ -71,17 +75,56 @@ def _read_json(path: Path, producer: str) -> dict[str, Any]:
         raise UsageError(f"{path} not found: run `make {producer}` first") from None
 
 
-def git_sha() -> str:
-    """The commit being built: GITHUB_SHA in Actions, else git, else 'unknown'."""
-    if sha := os.environ.get("GITHUB_SHA"):
-        return sha
+@dataclass(frozen=True)
+class Commit:
+    """The commit being built: GITHUB_SHA in Actions, else git's HEAD; None outside git (or
+    before the first commit). ``dirty``: no commit describes the tree -- there is none, or
+    tracked files differ from it (untracked files, e.g. the data of a DVC project, do not count)."""
+
+    sha: str | None
+    dirty: bool
+
+    def tags(self) -> dict[str, str]:
+        """Tags of a run or version built here: no ``git_sha`` at all when there is no commit."""
+        return ({"git_sha": self.sha} if self.sha else {}) | {"git_dirty": str(self.dirty).lower()}
+
+
+def _git(*args: str) -> str | None:
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, timeout=10
+            ["git", *args], capture_output=True, text=True, check=True, timeout=10
         )
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return None
     return result.stdout.strip()
+
+
+def current_commit() -> Commit:
+    sha = os.environ.get("GITHUB_SHA") or _git("rev-parse", "--verify", "--quiet", "HEAD")
+    changed = _git("status", "--porcelain", "--untracked-files=no")
+    return Commit(sha or None, not sha or bool(changed))
+
+
+def allow_dirty_from_env() -> bool:
+    """ALLOW_DIRTY=1 (``make pipeline ALLOW_DIRTY=1``): --allow-dirty for every registering step."""
+    return os.environ.get("ALLOW_DIRTY", "") not in ("", "0")
+
+
+def check_provenance(commit: Commit, allow_dirty: bool) -> None:
+    """Outside CI, register only what a commit describes (UsageError), unless ``allow_dirty``:
+    a version must say which code built it. CI builds the commit it checked out."""
+    if allow_dirty or os.environ.get("CI", "").lower() in ("1", "true"):
+        return
+    if commit.sha is None:
+        raise UsageError(
+            "not registering: the project has no git commit to record (git init, git add -A, "
+            "git commit), or pass --allow-dirty (ALLOW_DIRTY=1 with make)"
+        )
+    if commit.dirty:
+        raise UsageError(
+            f"not registering: files tracked by git changed since commit {commit.sha[:12]} "
+            "(git status); commit them, or pass --allow-dirty (ALLOW_DIRTY=1 with make)"
+        )
 
 
 def _dtypes(schema: Schema) -> dict[str, str]:
@@ -216,7 +259,7 @@ def tune(settings: Settings) -> Any:
     }
     path = settings.reports_dir / "search.json"
     _write_json(path, body)
-    tags = {"kind": "tune", "git_sha": git_sha(), **data.lineage(settings.data.path)}
+    tags = {"kind": "tune", **current_commit().tags(), **data.lineage(settings.data.path)}
     tracking.log_run(
         settings,
         name="tune",
@@ -310,7 +353,7 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
         figures = write_figures(
             settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
         )
-    tags = {"git_sha": git_sha(), "config_sha256": config_sha256(settings)}
+    tags = current_commit().tags() | {"config_sha256": config_sha256(settings)}
     tags |= data.lineage(settings.data.path)
     if reason := _unversioned(tags):
         warning("Unversioned data", reason)
@@ -410,7 +453,7 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
     data_lines = [
         f"`{settings.data.path}`: {record['rows']} rows "
         f"({record['train_rows']} train / {record['test_rows']} test)",
-        f"sha256 `{record['data_sha256'][:12]}…`, {version}, commit `{record['git_sha'][:12]}`",
+        f"sha256 `{record['data_sha256'][:12]}…`, {version}, {_commit_label(record)}",
     ]
     report = gate.report_markdown(
         result,
@@ -437,37 +480,52 @@ def _unversioned(record: dict[str, Any]) -> str | None:
     )
 
 
-def _changed_since_gate(settings: Settings, record: dict[str, Any]) -> str | None:
+def _changed_since_gate(settings: Settings, record: dict[str, Any], commit: Commit) -> str | None:
     """What differs between the gated run and what would be registered now (None: nothing)."""
     checks = (
         ("data", record["data_sha256"], data.sha256(settings.data.path)),
         ("config", record["config_sha256"], config_sha256(settings)),
-        ("commit", record["git_sha"], git_sha()),
+        ("commit", record.get("git_sha"), commit.sha),
     )
     for what, gated, now in checks:
         if gated != now:
-            return f"the {what} changed since the gate ({gated[:12]} -> {now[:12]})"
+            before, after = (gated or "none")[:12], (now or "none")[:12]
+            return f"the {what} changed since the gate ({before} -> {after})"
     return None
 
 
+def _commit_label(record: dict[str, Any]) -> str:
+    if not record.get("git_sha"):
+        return "no git commit"
+    dirty = " with uncommitted changes" if record.get("git_dirty") == "true" else ""
+    return f"commit `{record['git_sha'][:12]}`{dirty}"
+
+
 def register(
-    settings: Settings, pr_number: str | None = None, pr_head_sha: str | None = None
+    settings: Settings,
+    pr_number: str | None = None,
+    pr_head_sha: str | None = None,
+    allow_dirty: bool = False,
 ) -> tuple[Any, bool]:
-    """Register the gated run's model with alias staging; never after a failed gate, and never
-    when the data, the config or the commit differ from what the gate saw."""
+    """Register the gated run's model with alias staging; never after a failed gate, never when
+    the data, the config or the commit differ from what the gate saw, and never (outside CI,
+    unless ``allow_dirty``) from a tree no commit describes."""
+    commit = current_commit()
+    check_provenance(commit, allow_dirty)
     record = _read_json(settings.reports_dir / "metrics.json", "train")
     decision = _read_json(settings.reports_dir / "gate.json", "gate")
     if not decision["passed"] or decision["run_id"] != record["run_id"]:
         raise GateFailed("the current run has not passed the gate: not registering")
     if decision.get("config_sha256") != record.get("config_sha256"):
         raise GateFailed("the gate judged another config than training used: not registering")
-    if reason := _changed_since_gate(settings, record):
+    if reason := _changed_since_gate(settings, record, commit):
         raise GateFailed(f"not registering: {reason}; run the pipeline again")
     # A registered model must name a data version that can be pulled again.
     if reason := _unversioned(record):
         raise DataError(f"not registering: {reason}")
     tags = {key: record[key] for key in data.LINEAGE_TAGS if key in record}
-    tags |= {"git_sha": record["git_sha"], "config_sha256": record["config_sha256"]}
+    tags |= Commit(record.get("git_sha"), record.get("git_dirty") == "true" or commit.dirty).tags()
+    tags |= {"config_sha256": record["config_sha256"]}
     tags |= {"gate": "passed"}
     tags |= {
         f"metric.{c.metric}": f"{record['metrics'][c.metric]:.6g}" for c in settings.gate.criteria
