@@ -137,8 +137,8 @@ def next_steps(answers: dict[str, str], git_line: str | None, cruft: bool) -> st
     if answers["orchestration"] == "prefect":
         steps.append("make flow         # the same stages as a Prefect flow")
     if answers["docker"] == "y":
-        steps.append("docker compose up --build   # MLflow server with auth (docker/README)")
-    steps.append("pre-commit install   # the project's linters before every commit (offline)")
+        steps.append("docker compose up -d   # MLflow server with auth (README: Tracking backends)")
+    steps.append(".venv/bin/pre-commit install   # the linters before every commit (offline)")
     if answers["data_versioning"] == "dvc":
         steps.append("set the DVC remote: README, 'Data versioning'")
     steps.append(

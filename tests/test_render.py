@@ -326,6 +326,7 @@ MAKE_TARGETS = {
     "install",
     "update",
     "update-check",
+    "example-input",
     "lint",
     "format",
     "test",

@@ -150,6 +150,28 @@ def test_promote_by_git_sha_then_predict(sample: Path) -> None:
     assert main(["promote", "--version", "9"]) == EXIT_REGISTRY
 
 
+def test_example_input_shows_the_columns_a_request_needs(
+    sample: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = load_settings()
+    assert main(["example-input", "--output", "reports/example.csv"]) == EXIT_REGISTRY
+    assert "has alias `production`" in capsys.readouterr().err
+    assert main(["pipeline"]) == 0
+    assert main(["promote", "--version", "1"]) == 0
+
+    assert main(["example-input", "--output", "reports/example.csv"]) == 0
+
+    example = pd.read_csv(sample / "reports" / "example.csv")
+    features = list(pd.read_csv(settings.data.path, nrows=1).drop(columns=[settings.data.target]))
+    assert list(example.columns) == features
+    assert len(example) == 5
+    body = json.loads((sample / "reports" / "example.json").read_text())
+    assert body["rows"] == json.loads(example.to_json(orient="records"))
+    assert f"5 rows of the {len(features)} columns a request needs" in capsys.readouterr().out
+    # What it shows is what predict takes.
+    assert main(["predict", "--input", "reports/example.csv", "--output", "preds.csv"]) == 0
+
+
 def test_predict_without_production_is_a_registry_error(
     sample: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

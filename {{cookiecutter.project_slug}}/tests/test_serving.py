@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -14,8 +17,10 @@ import uvicorn
 
 from {{ cookiecutter.module_name }}.cli import main
 from {{ cookiecutter.module_name }}.config import load_settings
-from {{ cookiecutter.module_name }}.errors import RegistryError
+from {{ cookiecutter.module_name }}.errors import EXIT_REGISTRY, RegistryError
 from {{ cookiecutter.module_name }}.serving import create_app
+
+MODULE = "{{ cookiecutter.module_name }}"
 
 
 def _free_port() -> int:
@@ -111,3 +116,48 @@ def test_start_up_fails_without_a_production_model(project: Path) -> None:
 
     with pytest.raises(RegistryError, match="has alias `production`"), TestClient(create_app()):
         pass
+
+
+def _serve(port: int) -> subprocess.Popen:
+    """`make serve`'s command: python -m <module> serve."""
+    command = [sys.executable, "-m", MODULE, "serve", "--port", str(port)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_serve_without_a_production_model_exits_5_in_one_line(project: Path) -> None:
+    server = _serve(_free_port())
+    _, stderr = server.communicate(timeout=120)
+
+    assert server.returncode == EXIT_REGISTRY
+    name = load_settings().registry.model_name
+    assert stderr.strip().splitlines() == [f"error: no version of {name} has alias `production`"]
+
+
+def test_the_example_input_is_a_request_the_served_model_answers(served: httpx.Client) -> None:
+    assert main(["example-input", "--output", "reports/example-input.csv"]) == 0
+    body = json.loads(Path("reports/example-input.json").read_text())
+
+    response = served.post("/predict", json=body)
+
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == len(body["rows"]) == 5
+
+
+def test_serve_serves_production_until_stopped(served: httpx.Client) -> None:
+    port = _free_port()
+    server = _serve(port)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert server.poll() is None, server.communicate()
+            assert time.monotonic() < deadline, "make serve did not answer"
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert health.json()["version"] == 1
+    finally:
+        server.terminate()
+        stdout, _ = server.communicate(timeout=60)
+    assert f"version 1 (@production) at http://127.0.0.1:{port}" in stdout

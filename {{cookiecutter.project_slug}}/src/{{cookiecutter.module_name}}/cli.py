@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import cancel, console
@@ -107,6 +107,15 @@ def _parser() -> argparse.ArgumentParser:
     predict.add_argument("--input", type=Path, required=True, help="CSV to score")
     predict.add_argument("--output", type=Path, required=True, help="CSV to write")
     predict.add_argument("--alias", help="registry alias to use (default: production)")
+    example = command("example-input", "write the model's input example: the columns it needs")
+    example.add_argument("--output", type=Path, required=True, help="CSV to write (+ .json)")
+    example.add_argument("--alias", help="registry alias (default: production)")
+{%- if cookiecutter.serving == "fastapi" %}
+    serve = command("serve", "serve the production model over HTTP (/health, /predict, /docs)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--alias", help="registry alias to serve (default: production)")
+{%- endif %}
     export = command("export", "copy the trained candidate (or an aliased version) to a folder")
     export.add_argument("--output", type=Path, required=True, help="folder to write")
     export.add_argument("--alias", help="registry alias to export instead of the candidate")
@@ -169,8 +178,7 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
         frame = jobs.validate(settings)
         return f"data valid: {len(frame)} rows -> {settings.reports_dir / 'validation.json'}"
     if args.command == "train":
-        record = jobs.train(settings)
-        return f"trained run {record['run_id']}: {record['metrics']}"
+        return _trained(settings, jobs.train(settings))
     if args.command == "gate":
         jobs.run_gate(settings)
         return f"gate passed -> {settings.reports_dir / 'report.md'}"
@@ -180,9 +188,15 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
     if args.command == "pipeline":
         # Refused before the work, not after it: the tree register would refuse.
         jobs.check_provenance(jobs.current_commit(), args.allow_dirty)
+        started = time.perf_counter()
         frame = jobs.validate(settings)
+        print(_timed_line(f"validate: {len(frame)} rows valid", started), flush=True)
+        started = time.perf_counter()
         record = jobs.train(settings, frame)
+        print(_timed_line(_trained(settings, record), started), flush=True)
+        started = time.perf_counter()
         jobs.run_gate(settings, record, frame)
+        print(_timed_line("gate: passed", started), flush=True)
         return _registered(*jobs.register(settings, allow_dirty=args.allow_dirty), settings)
     alias = settings.registry.production_alias
     if args.command == "promote":
@@ -221,6 +235,20 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
     if args.command == "export":
         path = jobs.export_model(settings, args.output, args.alias, args.version)
         return f"exported the model to {path}"
+    if args.command == "example-input":
+        frame = jobs.example_input(settings, args.output, args.alias or alias)
+        shown = ", ".join(map(str, frame.columns[:8])) + (", ..." if len(frame.columns) > 8 else "")
+        return (
+            f"wrote {args.output} and {args.output.with_suffix('.json')} (a /predict body): "
+            f"{len(frame)} rows of the {len(frame.columns)} columns a request needs ({shown})"
+        )
+{%- if cookiecutter.serving == "fastapi" %}
+    if args.command == "serve":
+        from .serving import serve
+
+        serve(args.config, args.alias or alias, args.host, args.port)
+        return "server stopped"
+{%- endif %}
     if args.command == "card":
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(jobs.model_card(settings, args.alias, args.version))
@@ -231,6 +259,13 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
     return f"wrote {len(result.frame)} predictions to {args.output}{warned}"
 
 
+def _trained(settings, record: dict) -> str:
+    """The run and the metrics the gate looks at (all of them are in reports/metrics.json)."""
+    names = dict.fromkeys(criterion.metric for criterion in settings.gate.criteria)
+    shown = ", ".join(f"{n} {record['metrics'][n]:.4g}" for n in names if n in record["metrics"])
+    return f"trained run {record['run_id']}: {shown} -> {settings.reports_dir / 'metrics.json'}"
+
+
 def _registered(version, created: bool, settings) -> str:
     verb = "registered" if created else "already registered:"
     return (
@@ -239,12 +274,22 @@ def _registered(version, created: bool, settings) -> str:
     )
 
 
+# No time appended: output read by programs (find: a version number), or instant file writes
+# whose line ends in an instruction (data, schema).
+UNTIMED = ("find", "data", "schema")
+
+
+def _timed_line(line: str, started: float) -> str:
+    return f"{line} ({time.perf_counter() - started:.1f} s)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    # MLflow's INFO lines (store creation, experiment creation) drown the one line that matters.
-    logging.getLogger("mlflow").setLevel(os.environ.get("MLFLOW_LOGGING_LEVEL", "WARNING"))
     cancel.unwind_on_cancel()
+    argv = sys.argv[1:] if argv is None else argv
+    started = time.perf_counter()
     try:
-        print(run(sys.argv[1:] if argv is None else argv))
+        line = run(argv)
+        print(line if set(argv) & set(UNTIMED) else _timed_line(line, started))
     except PipelineError as error:
         console.error(type(error).__name__, str(error))
         return error.exit_code

@@ -620,6 +620,18 @@ def predict(settings: Settings, source: Path, target: Path, alias: str) -> Predi
     return result
 
 
+def example_input(settings: Settings, output: Path, alias: str) -> pd.DataFrame:
+    """The input example of ``models:/<name>@<alias>`` as a CSV ``make predict`` takes, and as
+    the JSON body of a ``/predict`` request (same name, ``.json``)."""
+    _registered(settings, alias, None)
+    frame = tracking.input_example(f"models:/{settings.registry.model_name}@{alias}")
+    with atomic(output) as partial:
+        frame.to_csv(partial, index=False)
+    body = {"rows": json.loads(frame.to_json(orient="records", date_format="iso"))}
+    _write_json(output.with_suffix(".json"), body)
+    return frame
+
+
 def _registered(settings: Settings, alias: str | None, number: int | None) -> Any:
     """Registry version ``number``, else the one behind ``alias``."""
     if number is not None:

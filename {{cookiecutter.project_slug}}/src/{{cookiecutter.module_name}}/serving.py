@@ -32,14 +32,19 @@ class PredictResponse(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
-def create_app(config: Path | str = DEFAULT_CONFIG, alias: str | None = None) -> FastAPI:
-    """The app; the model is loaded once at start-up (start-up fails if there is none)."""
+def create_app(
+    config: Path | str = DEFAULT_CONFIG, alias: str | None = None, loaded: tuple | None = None
+) -> FastAPI:
+    """The app; the model is loaded once at start-up (start-up fails if there is none), or is
+    ``loaded`` already (what ``jobs.load_for_prediction`` returns)."""
     settings = load_settings(config)
     alias = alias or settings.registry.production_alias
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.model, app.state.contract, version = jobs.load_for_prediction(settings, alias)
+        app.state.model, app.state.contract, version = loaded or jobs.load_for_prediction(
+            settings, alias
+        )
         app.state.version = int(version.version)
         yield
 
@@ -73,3 +78,18 @@ def create_app(config: Path | str = DEFAULT_CONFIG, alias: str | None = None) ->
         )
 
     return app
+
+
+def serve(config: Path, alias: str, host: str, port: int) -> None:
+    """Load the model behind ``alias`` first -- none is a RegistryError (exit 5, one line) before
+    any server starts -- then serve it until stopped (Ctrl-C)."""
+    import uvicorn
+
+    settings = load_settings(config)
+    loaded = jobs.load_for_prediction(settings, alias)
+    print(
+        f"serving {settings.registry.model_name} version {loaded[2].version} (@{alias}) at "
+        f"http://{host}:{port}: GET /health, POST /predict, docs at /docs",
+        flush=True,
+    )
+    uvicorn.run(create_app(config, alias, loaded), host=host, port=port, log_level="warning")

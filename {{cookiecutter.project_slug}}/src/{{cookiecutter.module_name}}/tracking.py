@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import time
 import uuid
 import warnings
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -79,6 +82,26 @@ def model_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_PACKAGES]
 
 
+def model_environment() -> dict[str, Any]:
+    """conda.yaml of the model, with the exact pins of its requirements.txt. Given whole (not as
+    ``pip_requirements``), MLflow does not look up pip's own version -- absent from uv's
+    environments, which made it warn on every training run."""
+    pins = model_requirements()
+    return {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pins}],
+    }
+
+
+def infer_signature(*args: Any) -> Any:
+    """MLflow's signature inference without its hint about integer columns: the predict-time
+    contract (contract.py), not the signature, checks missing values in integer columns."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        return mlflow.models.infer_signature(*args)
+
+
 def log_training_run(
     settings: Settings,
     *,
@@ -125,9 +148,9 @@ def log_training_run(
                 info = mlflow.sklearn.log_model(
                     model,
                     name="model",
-                    signature=mlflow.models.infer_signature(example, model.predict(example)),
+                    signature=infer_signature(example, model.predict(example)),
                     input_example=example,
-                    pip_requirements=model_requirements(),
+                    conda_env=model_environment(),
                     serialization_format="skops",
                     skops_trusted_types=_own_types(model),
                     metadata=metadata,
@@ -196,7 +219,7 @@ def _dataset(settings: Settings, frame: Any, digest: str) -> Any:
             name=settings.data.path.name,
             digest=digest,
         )
-    dataset.__dict__["schema"] = mlflow.models.infer_signature(frame.head(1000)).inputs
+    dataset.__dict__["schema"] = infer_signature(frame.head(1000)).inputs
     return dataset
 
 
@@ -219,6 +242,13 @@ def load_model(uri: str) -> Any:
     """The scikit-learn model behind an MLflow model URI."""
     with failing_closed(f"cannot load model {uri}"):
         return mlflow.sklearn.load_model(uri)
+
+
+def input_example(uri: str) -> pd.DataFrame:
+    """The input example logged with the model (the columns a request needs, a few rows)."""
+    with failing_closed(f"cannot read the input example of {uri}"):
+        body = json.loads(mlflow.artifacts.load_text(f"{uri}/input_example.json"))
+    return pd.DataFrame(body["data"], columns=body["columns"])
 
 
 # MLflow signature types → schema dtypes, for models logged before the contract existed.
@@ -283,7 +313,14 @@ def register(
         if created and not _claim(client, run.run_id):
             model_version, created = _await_version(client, name, run.run_id, wait), False
         if created:
-            model_version = mlflow.register_model(run.model_uri, name, tags=tags)
+            # The client's call, not mlflow.register_model: that one prints two lines of its own.
+            model_version = client.create_model_version(
+                name,
+                source=run.model_uri,
+                run_id=run.run_id,
+                tags=tags,
+                model_id=run.model_uri.removeprefix("models:/"),
+            )
         _upsert(
             lambda: client.set_registered_model_alias(
                 name, settings.registry.staging_alias, model_version.version
