@@ -40,11 +40,11 @@ def test_the_flow_registers_through_the_same_stages_and_retries_the_registry(
     assert cli(["data"]) == 0
     real_register, calls = jobs.register, []
 
-    def flaky_register(settings, *args):
+    def flaky_register(settings, *args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise RegistryError("registering: 503 Service Unavailable")
-        return real_register(settings, *args)
+        return real_register(settings, *args, **kwargs)
 
     monkeypatch.setattr(jobs, "register", flaky_register)
 

@@ -72,6 +72,7 @@ def test_allow_dirty_registers_without_a_commit_and_says_so(local: Path) -> None
     assert MlflowClient().get_run(version.run_id).data.tags["git_dirty"] == "true"
     # A version built outside git cannot be promoted as if a commit had built it.
     assert main(["promote", "--git-sha", "unknown"]) == EXIT_REGISTRY
+    assert main(["promote", "--version", str(version.version)]) == EXIT_OK
 
 
 def test_a_clean_tree_registers_its_commit_and_a_changed_one_is_refused(
@@ -82,7 +83,6 @@ def test_a_clean_tree_registers_its_commit_and_a_changed_one_is_refused(
     assert main(["pipeline"]) == EXIT_OK
     (version,) = _versions()
     assert (version.tags["git_sha"], version.tags["git_dirty"]) == (sha, "false")
-    assert main(["promote", "--git-sha", sha]) == EXIT_OK
 
     edit_config(local, lambda raw: raw["data"].update(seed=raw["data"]["seed"] + 1))
     capsys.readouterr()
@@ -95,6 +95,10 @@ def test_a_clean_tree_registers_its_commit_and_a_changed_one_is_refused(
     assert main(["pipeline"]) == EXIT_OK
     dirty = max(_versions(), key=lambda v: int(v.version))
     assert (dirty.tags["git_sha"], dirty.tags["git_dirty"]) == (sha, "true")
+    # Built from that commit means built from it alone: the clean version is the one promoted.
+    assert main(["promote", "--git-sha", sha]) == EXIT_OK
+    production = MlflowClient().get_model_version_by_alias(version.name, "production")
+    assert production.version == version.version
 
 
 def test_register_alone_refuses_a_change_made_after_the_gate(

@@ -401,16 +401,22 @@ def _await_version(client: MlflowClient, name: str, run_id: str, wait: float) ->
 
 
 def find_version(settings: Settings, *, git_sha: str | None, number: int | None) -> ModelVersion:
-    """The version registered from ``git_sha`` (newest if several), or version ``number``."""
+    """The version registered from ``git_sha`` (newest if several), or version ``number``.
+    A version built with uncommitted changes (``git_dirty``) is not one built from ``git_sha``:
+    only its number names it."""
     name = settings.registry.model_name
     with failing_closed(name):
         client = connect(settings)
         if number is not None:
             return client.get_model_version(name, str(number))
         versions = client.search_model_versions(f"name='{name}' and tags.git_sha='{git_sha}'")
-    if not versions:
-        raise RegistryError(f"{name}: no registered version has git_sha={git_sha}")
-    return max(versions, key=lambda v: int(v.version))
+    clean = [v for v in versions if v.tags.get("git_dirty") != "true"]
+    if clean:
+        return max(clean, key=lambda v: int(v.version))
+    message = f"{name}: no registered version was built from git_sha={git_sha}"
+    if dirty := ", ".join(sorted(v.version for v in versions)):
+        message += f" (with uncommitted changes: version {dirty}; name it with VERSION=)"
+    raise RegistryError(message)
 
 
 def set_alias(settings: Settings, alias: str, version: str | None) -> None:
