@@ -48,6 +48,18 @@ def test_fresh_make_install_creates_its_own_venv_and_lists_the_targets(tmp_path)
     laptop = {**tools_env(), "CI": "", "GITHUB_SHA": "", "GITHUB_ACTIONS": ""}
     pipeline = run(["make", "pipeline"], cwd=project, env=laptop)
     assert pipeline.returncode == 0, pipeline.stdout + pipeline.stderr
+    # Quiet and informative: one timed line per stage, MLflow's known noise silenced at source.
+    stages = pipeline.stdout.splitlines()[1:]  # after make's echo of the command
+    assert [line.split(maxsplit=1)[0] for line in stages] == [
+        "validate:",
+        "trained",
+        "gate:",
+        "registered",
+    ], pipeline.stdout
+    assert all(re.search(r"\(\d+\.\d s\)$", line) for line in stages), pipeline.stdout
+    assert pipeline.stderr.splitlines() == [
+        "notice: no data at data/raw/iris.csv: wrote the bundled sample there"
+    ], pipeline.stderr
     promoted = run(["make", "promote"], cwd=project, env=laptop)
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
     (version,) = registry_versions(
