@@ -335,7 +335,10 @@ def test_tag_without_a_registered_version_fails_clearly(
         )
 
     assert result.jobs == {"assets": "failure"}
-    assert any("no registered version was built from git_sha=" in error for error in result.commands("error"))
+    assert any(
+        "no registered version was built from git_sha=" in error
+        for error in result.commands("error")
+    )
     assert github.releases == {}
 
 
