@@ -46,10 +46,10 @@ def test_fresh_make_install_creates_its_own_venv_and_lists_the_targets(tmp_path)
     # The first pipeline on a laptop (not CI) registers the commit the post-gen hook made, and
     # `make promote` finds it from HEAD: the README's path, verbatim.
     laptop = {**tools_env(), "CI": "", "GITHUB_SHA": "", "GITHUB_ACTIONS": ""}
-    pipeline = run(["make", "pipeline"], cwd=project, env=laptop)
+    pipeline = run(["make", "-s", "--no-print-directory", "pipeline"], cwd=project, env=laptop)
     assert pipeline.returncode == 0, pipeline.stdout + pipeline.stderr
     # Quiet and informative: one timed line per stage, MLflow's known noise silenced at source.
-    stages = pipeline.stdout.splitlines()[1:]  # after make's echo of the command
+    stages = pipeline.stdout.splitlines()
     assert [line.split(maxsplit=1)[0] for line in stages] == [
         "validate:",
         "trained",
