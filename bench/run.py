@@ -372,6 +372,9 @@ def main() -> int:
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    # The measured pipelines run in scratch copies that are no git commit: outside CI register
+    # would refuse them (its provenance check still runs and is measured).
+    os.environ["ALLOW_DIRTY"] = "1"
 
     project = prepare_project(args.out)
     query = (
