@@ -140,7 +140,7 @@ def next_steps(answers: dict[str, str], git_line: str | None, cruft: bool) -> st
         steps.append("docker compose up -d   # MLflow server with auth (README: Tracking backends)")
     steps.append(".venv/bin/pre-commit install   # the linters before every commit (offline)")
     if answers["data_versioning"] == "dvc":
-        steps.append("set the DVC remote: README, 'Data versioning'")
+        steps.append("set the DVC remote (dvc remote add -d): README, 'Your own data'")
     steps.append(
         "push to GitHub, then set the secrets the README lists (MLflow URI and credentials)"
     )
