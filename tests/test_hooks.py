@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from hooks import post_gen_project as post
 from hooks import pre_gen_project as pre
+from tests.act import git
 from tests.helpers import TEMPLATE_DIR, bake
 
 GOOD = {
@@ -177,11 +177,6 @@ def _answers(**changes: str) -> dict[str, str]:
     return {**GOOD, "data_versioning": "git", **changes}
 
 
-def _git(project: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
-
-
 def test_post_gen_main_prunes_and_prints_next_steps(
     baked_tree: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -208,10 +203,10 @@ def test_post_gen_commits_every_file_as_the_author_when_git_has_no_identity(
 
     assert post.main(_answers()) == 0
 
-    assert _git(baked_tree, "branch", "--show-current") == "main"
-    assert _git(baked_tree, "rev-list", "--count", "HEAD") == "1"
-    assert _git(baked_tree, "status", "--porcelain", "--untracked-files=all") == ""
-    assert _git(baked_tree, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.org>"
+    assert git(baked_tree, "branch", "--show-current") == "main"
+    assert git(baked_tree, "rev-list", "--count", "HEAD") == "1"
+    assert git(baked_tree, "status", "--porcelain", "--untracked-files=all") == ""
+    assert git(baked_tree, "log", "-1", "--format=%an <%ae>") == "Ada Lovelace <ada@example.org>"
     assert "git repository on main with the first commit" in capsys.readouterr().out
 
 
@@ -270,9 +265,9 @@ def test_a_render_records_its_template_and_commit_for_cruft(tmp_path: Path) -> N
 
     state = json.loads((project / ".cruft.json").read_text())
     assert state["template"] == str(TEMPLATE_DIR)
-    assert state["commit"] == _git(TEMPLATE_DIR, "rev-parse", "HEAD")
+    assert state["commit"] == git(TEMPLATE_DIR, "rev-parse", "HEAD")
     answers = state["context"]["cookiecutter"]
     assert answers["serving"] == "fastapi"
     assert answers["_commit"] == state["commit"]
     assert "config/schema.yaml" in state["skip"]
-    assert _git(project, "ls-files", ".cruft.json") == ".cruft.json"  # in the first commit
+    assert git(project, "ls-files", ".cruft.json") == ".cruft.json"  # in the first commit

@@ -136,8 +136,14 @@ def _version_or_none(text: str) -> int | None:
 
 
 def run(argv: list[str]) -> str:
-    """Run one command; return the line to print on success."""
+    """Run one command; return the line to print on success, with its time (but see UNTIMED)."""
+    started = time.perf_counter()
     args = _parser().parse_args(argv)
+    line = _run(args)
+    return line if args.command in UNTIMED else _timed_line(line, started)
+
+
+def _run(args: argparse.Namespace) -> str:
     # `schema` writes the schema file, so it must run while the config does not match it yet.
     settings = load_settings(args.config, check_schema=args.command != "schema")
     # The data commands need neither MLflow nor the model code: they skip those imports (seconds).
@@ -285,11 +291,8 @@ def _timed_line(line: str, started: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     cancel.unwind_on_cancel()
-    argv = sys.argv[1:] if argv is None else argv
-    started = time.perf_counter()
     try:
-        line = run(argv)
-        print(line if set(argv) & set(UNTIMED) else _timed_line(line, started))
+        print(run(sys.argv[1:] if argv is None else argv))
     except PipelineError as error:
         console.error(type(error).__name__, str(error))
         return error.exit_code
