@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import edit_config
+import tables
+from conftest import TASK, edit_config
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.module_name }}.cli import main
@@ -170,6 +171,28 @@ def test_example_input_shows_the_columns_a_request_needs(
     assert f"5 rows of the {len(features)} columns a request needs" in capsys.readouterr().out
     # What it shows is what predict takes.
     assert main(["predict", "--input", "reports/example.csv", "--output", "preds.csv"]) == 0
+
+
+MODEL = {
+    "classification": "sklearn.linear_model.LogisticRegression",
+    "regression": "sklearn.linear_model.Ridge",
+}
+
+
+def test_example_input_of_a_mixed_table_is_what_predict_takes(project: Path) -> None:
+    # The team's own shapes: id, ISO date, text categories, yes/no, missing values.
+    frame = tables.use_mixed_table(project, TASK, MODEL[TASK], rows=300)
+    assert main(["pipeline"]) == 0
+    assert main(["promote", "--version", "1"]) == 0
+
+    assert main(["example-input", "--output", "reports/example.csv"]) == 0
+
+    example = pd.read_csv(project / "reports" / "example.csv")
+    # The model's inputs: every column but the target, the id, the group and the ignored one.
+    not_inputs = {tables.TARGET, "customer_id", "branch", "exported_at"}
+    assert set(example.columns) == set(frame.columns) - not_inputs
+    assert main(["predict", "--input", "reports/example.csv", "--output", "preds.csv"]) == 0
+    assert len(pd.read_csv(project / "preds.csv")) == len(example)
 
 
 def test_predict_without_production_is_a_registry_error(
