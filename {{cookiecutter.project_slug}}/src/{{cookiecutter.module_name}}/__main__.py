@@ -2,6 +2,10 @@
 
 import sys
 
-from .cli import main
+from . import process
 
-sys.exit(main())
+process.begin()
+
+from .cli import main  # noqa: E402  (imported with the collector off: see process.py)
+
+sys.exit(process.end(main()))

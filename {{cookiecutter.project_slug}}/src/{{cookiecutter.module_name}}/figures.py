@@ -1,48 +1,102 @@
-"""Evaluation plots written as PNG: confusion matrix, or residuals and predicted-vs-actual."""
+"""Evaluation plots written as PNG: confusion matrix, or residuals and predicted-vs-actual.
+
+``drawing`` draws them in a forked process while the caller goes on with its tracking calls:
+matplotlib's import and the drawing take the other core instead of the pipeline's time.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+FIGURES = {
+    "classification": ("confusion_matrix.png",),
+    "regression": ("residuals.png", "predicted_vs_actual.png"),
+}
 
-def write_figures(
-    task: str, model, x_test: pd.DataFrame, y_test: pd.Series, out: Path
-) -> list[Path]:
-    """Write the task's evaluation plots into ``out``; return their paths."""
+
+def write_figures(task: str, y_test: pd.Series, predicted: np.ndarray, out: Path) -> list[Path]:
+    """Write the task's evaluation plots of ``predicted`` against ``y_test`` into ``out``;
+    return their paths (FIGURES[task], in that order)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    predicted = model.predict(x_test)
-    written = []
+    paths = [out / name for name in FIGURES[task]]
     if task == "classification":
         from sklearn.metrics import ConfusionMatrixDisplay
 
         display = ConfusionMatrixDisplay.from_predictions(y_test, predicted, colorbar=False)
         display.ax_.set_title("Confusion matrix (test split)")
-        written.append(_save(display.figure_, out / "confusion_matrix.png", plt))
-    else:
-        figure, axis = plt.subplots(figsize=(5, 4))
-        axis.scatter(predicted, y_test - predicted, s=10)
-        axis.axhline(0, color="grey", linewidth=1)
-        axis.set(title="Residuals (test split)", xlabel="predicted", ylabel="actual - predicted")
-        written.append(_save(figure, out / "residuals.png", plt))
-        figure, axis = plt.subplots(figsize=(5, 4))
-        axis.scatter(y_test, predicted, s=10)
-        low = float(min(y_test.min(), predicted.min()))
-        high = float(max(y_test.max(), predicted.max()))
-        axis.plot([low, high], [low, high], color="grey", linewidth=1)
-        axis.set(title="Predicted vs actual (test split)", xlabel="actual", ylabel="predicted")
-        written.append(_save(figure, out / "predicted_vs_actual.png", plt))
-    return written
+        _save(display.figure_, paths[0], plt)
+        return paths
+    figure, axis = plt.subplots(figsize=(5, 4))
+    axis.scatter(predicted, y_test - predicted, s=10)
+    axis.axhline(0, color="grey", linewidth=1)
+    axis.set(title="Residuals (test split)", xlabel="predicted", ylabel="actual - predicted")
+    _save(figure, paths[0], plt)
+    figure, axis = plt.subplots(figsize=(5, 4))
+    axis.scatter(y_test, predicted, s=10)
+    low = float(min(y_test.min(), predicted.min()))
+    high = float(max(y_test.max(), predicted.max()))
+    axis.plot([low, high], [low, high], color="grey", linewidth=1)
+    axis.set(title="Predicted vs actual (test split)", xlabel="actual", ylabel="predicted")
+    _save(figure, paths[1], plt)
+    return paths
 
 
-def _save(figure, path: Path, plt) -> Path:
+def _save(figure, path: Path, plt) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return path
+
+
+def _can_fork() -> bool:
+    """Fork only where it is safe: Linux (macOS frameworks break in a forked child) and a
+    single thread (a lock another thread held at the fork would stay held in the child)."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
+@contextmanager
+def drawing(
+    task: str, y_test: pd.Series, predicted: np.ndarray, out: Path
+) -> Iterator[Callable[[], list[Path]]]:
+    """Draw the figures aside (a forked process) during the block; the yielded function waits for
+    them and returns their paths. If the drawing process fails, or cannot be forked, the figures
+    are drawn in this process instead, so a real plotting error surfaces here. Leaving the block
+    early (an error, a cancellation) stops the drawing process."""
+    pid = os.fork() if _can_fork() else None
+    if pid == 0:  # the child: draw, then leave without running the parent's exit handlers
+        code = 1
+        try:
+            write_figures(task, y_test, predicted, out)
+            code = 0
+        finally:
+            os._exit(code)
+    waited = False
+
+    def paths() -> list[Path]:
+        nonlocal waited
+        if pid is not None:
+            waited = True
+            _, status = os.waitpid(pid, 0)
+            if os.waitstatus_to_exitcode(status) == 0:
+                return [out / name for name in FIGURES[task]]
+        return write_figures(task, y_test, predicted, out)
+
+    try:
+        yield paths
+    finally:
+        if pid is not None and not waited:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import data, gate, monitoring, tracking
+from . import data, figures, gate, monitoring, process, tracking
 from .config import ConfigError, Schema, SearchSettings, Settings, load_schema
 from .console import warning
 from .errors import DataError, GateFailed, RegistryError, UsageError
@@ -318,7 +318,6 @@ def add_relative(task: str, metrics: dict[str, float], baseline: dict[str, float
 def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, Any]:
     """Fit the configured pipeline, score it and the baseline, track it in one MLflow run."""
     from . import contract
-    from .figures import write_figures
     from .metrics import score
     from .model import build_pipeline
 
@@ -349,10 +348,6 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
             settings.data.seed,
             target=parts.y_train,
         )
-    with timed("figures"):
-        figures = write_figures(
-            settings.task, pipeline, parts.x_test, parts.y_test, settings.reports_dir / "figures"
-        )
     tags = current_commit().tags() | {"config_sha256": config_sha256(settings)}
     tags |= data.lineage(settings.data.path)
     if reason := _unversioned(tags):
@@ -362,19 +357,24 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
         params = _search_params(settings, found)
         metrics |= found.metrics()
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
-    run = tracking.log_training_run(
-        settings,
-        model=pipeline,
-        frame=frame,
-        x_example=parts.x_train,
-        params=params,
-        metrics=metrics | {f"baseline_{key}": value for key, value in baseline.items()},
-        tags=tags,
-        figures=figures,
-        metadata={"contract": contract.build(schema, target, parts.x_train)},
-        documents={REFERENCE_PATH: reference},
-        children=_children(found) if found else [],
-    )
+    predicted = pipeline.predict(parts.x_test)
+    out = settings.reports_dir / "figures"
+    with figures.drawing(settings.task, parts.y_test, predicted, out) as drawn:
+        with timed("imports"), process.loaded():
+            tracking.preload(settings)
+        run = tracking.log_training_run(
+            settings,
+            model=pipeline,
+            frame=frame,
+            x_example=parts.x_train,
+            params=params,
+            metrics=metrics | {f"baseline_{key}": value for key, value in baseline.items()},
+            tags=tags,
+            figures=drawn,
+            metadata={"contract": contract.build(schema, target, parts.x_train)},
+            documents={REFERENCE_PATH: reference},
+            children=_children(found) if found else [],
+        )
     record = {
         **asdict(run),
         **tags,

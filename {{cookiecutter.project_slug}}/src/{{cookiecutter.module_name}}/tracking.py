@@ -8,7 +8,7 @@ import platform
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -51,6 +51,20 @@ def connect(settings: Settings) -> MlflowClient:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     mlflow.set_tracking_uri(tracking_uri(settings))
     return MlflowClient()
+
+
+def preload(settings: Settings) -> None:
+    """Import what logging a model needs, all at once (see process.loaded): the tracking store
+    behind the URI (SQLAlchemy for a database, REST for a server), MLflow's scikit-learn flavor
+    and skops."""
+    import mlflow.sklearn  # noqa: F401
+    import skops.io  # noqa: F401
+
+    if tracking_uri(settings).split(":", 1)[0].split("+")[0] in DATABASE_SCHEMES:
+        import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+
+
+DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 
 
 def _first_line(error: Exception) -> str:
@@ -111,15 +125,16 @@ def log_training_run(
     params: dict[str, Any],
     metrics: dict[str, float],
     tags: dict[str, str],
-    figures: list[Path],
+    figures: Callable[[], list[Path]],
     metadata: dict[str, Any],
     documents: dict[str, dict[str, Any]] | None = None,
     children: list[tuple[dict[str, Any], dict[str, float]]] = (),
 ) -> LoggedRun:
-    """One MLflow run: params, metrics, data input with digest, figures, ``documents`` (JSON
-    artifacts by path, e.g. the monitoring reference), a child run per searched candidate
-    (params, metrics), and the model (skops) with ``metadata`` (the predict-time contract) in
-    its MLmodel file."""
+    """One MLflow run: params, metrics, data input with digest, ``documents`` (JSON artifacts by
+    path, e.g. the monitoring reference), a child run per searched candidate (params, metrics),
+    the model (skops) with ``metadata`` (the predict-time contract) in its MLmodel file, and the
+    figures ``figures()`` returns -- called after the model is logged, so they can be drawn
+    meanwhile (figures.drawing)."""
     with failing_closed("logging the training run"):
         with timed("mlflow_logging"):
             connect(settings)
@@ -135,9 +150,6 @@ def log_training_run(
                 checkpoint()
                 dataset = _dataset(settings, frame, digest=tags["data_sha256"][:32])
                 mlflow.log_input(dataset, context="training")
-                for figure in figures:
-                    checkpoint()
-                    mlflow.log_artifact(str(figure), artifact_path="figures")
                 for path, document in (documents or {}).items():
                     checkpoint()
                     mlflow.log_dict(document, path)
@@ -156,6 +168,11 @@ def log_training_run(
                     metadata=metadata,
                 )
             checkpoint()  # cancelled while the model was logged: the run still ends FAILED
+            with timed("figures"):
+                drawn = figures()
+            for figure in drawn:
+                mlflow.log_artifact(str(figure), artifact_path="figures")
+                checkpoint()
         return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
 
 
