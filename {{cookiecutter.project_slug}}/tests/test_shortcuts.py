@@ -1,0 +1,216 @@
+"""What the pipeline skips or moves aside to be fast still gives what MLflow would have given.
+
+Each shortcut (process.py, local_store.py, figures.drawing, the requirements check skipped in
+tracking.py) is checked against the slow path it replaces.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+from {{ cookiecutter.module_name }} import figures, local_store, process
+from {{ cookiecutter.module_name }}.cli import main
+
+
+def _schema(path: Path) -> tuple[set[str], list[tuple]]:
+    with sqlite3.connect(path) as db:
+        tables = {sql for (sql,) in db.execute("SELECT sql FROM sqlite_master WHERE sql IS NOT NULL")}
+        revision = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    return tables, revision
+
+
+def test_a_new_store_is_a_copy_with_the_schema_mlflow_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a store MLflow migrates itself, and one seeded from a fresh empty store
+    monkeypatch.setattr(local_store, "SEEDS", tmp_path / "seeds")
+    built = tmp_path / "built" / "mlflow.db"
+    built.parent.mkdir()
+    SqlAlchemyStore(f"sqlite:///{built}", str(tmp_path / "built" / "mlruns")).engine.dispose()
+    seeded = tmp_path / "seeded" / "mlflow.db"
+
+    # when
+    assert local_store.seed(f"sqlite:///{seeded}")
+    store = SqlAlchemyStore(f"sqlite:///{seeded}", str(tmp_path / "seeded" / "mlruns"))
+
+    # then: the same tables, indexes and migration revision; MLflow's own Default experiment,
+    # with this store's artifact root (not the one the empty store was built with)
+    assert _schema(seeded) == _schema(built)
+    default = store.get_experiment("0")
+    assert default.name == "Default"
+    assert default.artifact_location.startswith(str(tmp_path / "seeded" / "mlruns"))
+    store.engine.dispose()
+    # and MLflow's own upgrade command takes the seeded store as it takes any store it made
+    upgrade = [sys.executable, "-m", "mlflow", "db", "upgrade", f"sqlite:///{seeded}"]
+    done = subprocess.run(upgrade, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_an_empty_store_is_built_once_per_mlflow_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(local_store, "SEEDS", tmp_path / "seeds")
+    assert local_store.seed(f"sqlite:///{tmp_path / 'a.db'}")
+    assert local_store.seed(f"sqlite:///{tmp_path / 'b.db'}")
+    from importlib.metadata import version
+
+    assert [p.name for p in (tmp_path / "seeds").iterdir()] == [f"mlflow-{version('mlflow')}.db"]
+
+
+def test_seeding_never_replaces_a_store_and_leaves_other_uris_alone(tmp_path: Path) -> None:
+    existing = tmp_path / "mlflow.db"
+    existing.write_bytes(b"a store with runs")
+    assert not local_store.seed(f"sqlite:///{existing}")
+    assert existing.read_bytes() == b"a store with runs"
+    for uri in ("http://127.0.0.1:5000", "postgresql://u@h/db", "sqlite://", "sqlite:///x?mode=ro"):
+        assert not local_store.seed(uri)
+    assert list(tmp_path.iterdir()) == [existing]
+
+
+def test_where_no_empty_store_can_be_kept_mlflow_builds_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the environment's share folder cannot be created (a file is in the way)
+    (tmp_path / "blocked").write_text("")
+    monkeypatch.setattr(local_store, "SEEDS", tmp_path / "blocked" / "seeds")
+    target = tmp_path / "store" / "mlflow.db"
+    # then: nothing is seeded and nothing is left behind; MLflow creates the store itself
+    assert not local_store.seed(f"sqlite:///{target}")
+    assert not target.exists()
+
+
+def test_training_skips_mlflows_distribution_scan_and_still_pins_every_requirement(
+    project: Path,
+) -> None:
+    # given: a training run in a process of its own (nothing else has scanned distributions)
+    code = (
+        "import sys\n"
+        "import mlflow.pyfunc\n"
+        "from mlflow.utils import environment, requirements_utils\n"
+        "from {{ cookiecutter.module_name }}.cli import main\n"
+        "assert main(['train']) == 0\n"
+        "assert requirements_utils._MODULES_TO_PACKAGES is None, 'distributions were scanned'\n"
+        "for module in (environment, mlflow.pyfunc):\n"
+        "    assert module.warn_dependency_requirement_mismatches.__name__ != '<lambda>'\n"
+    )
+    assert main(["data"]) == 0
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    # then: the logged model still names exact pins of what it runs on, and loads and predicts
+    import mlflow
+
+    from {{ cookiecutter.module_name }} import tracking
+
+    uri = __import__("json").loads((project / "reports" / "metrics.json").read_text())["model_uri"]
+    requirements = mlflow.pyfunc.get_model_dependencies(uri)
+    pins = Path(requirements).read_text().split()
+    assert set(tracking.model_requirements()) <= set(pins)
+    model = mlflow.sklearn.load_model(uri)
+    frame = pd.read_csv(project / "data" / "raw" / "training.csv")
+    assert len(model.predict(frame.drop(columns="target").head(3))) == 3
+
+
+def _predictions(task: str) -> tuple[pd.Series, np.ndarray]:
+    if task == "classification":
+        return pd.Series(["a", "b", "a", "b"]), np.array(["a", "b", "b", "b"])
+    return pd.Series([1.0, 2.0, 3.0]), np.array([1.1, 1.9, 3.2])
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_figures_are_drawn_by_another_process_while_the_caller_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task: str
+) -> None:
+    # given: a drawing function that also records which process ran it
+    draw = figures.write_figures
+
+    def recording(task_, y_test, predicted, out):
+        paths = draw(task_, y_test, predicted, out)
+        (out / f"drawn-by-{os.getpid()}").touch()
+        return paths
+
+    monkeypatch.setattr(figures, "write_figures", recording)
+    y_test, predicted = _predictions(task)
+    # when
+    with figures.drawing(task, y_test, predicted, tmp_path) as drawn:
+        paths = drawn()
+    # then: the task's figures, drawn by a child process
+    assert [p.name for p in paths] == list(figures.FIGURES[task])
+    assert all(p.stat().st_size > 0 for p in paths)
+    (marker,) = tmp_path.glob("drawn-by-*")
+    assert marker.name != f"drawn-by-{os.getpid()}"
+
+
+def test_figures_are_drawn_here_when_the_drawing_process_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here, draw = os.getpid(), figures.write_figures
+
+    def failing_elsewhere(*args):
+        if os.getpid() != here:
+            raise RuntimeError("the child cannot draw")
+        return draw(*args)
+
+    monkeypatch.setattr(figures, "write_figures", failing_elsewhere)
+    with figures.drawing("classification", *_predictions("classification"), tmp_path) as drawn:
+        paths = drawn()
+    assert [p.name for p in paths] == ["confusion_matrix.png"]
+    assert paths[0].stat().st_size > 0
+
+
+def test_leaving_the_block_early_stops_the_drawing_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(figures, "write_figures", lambda *args: time.sleep(60))
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with figures.drawing("classification", *_predictions("classification"), tmp_path):
+            raise KeyboardInterrupt
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):  # reaped: no child left behind
+        os.waitpid(-1, os.WNOHANG)
+
+
+@pytest.fixture
+def command_line(monkeypatch: pytest.MonkeyPatch):
+    """process.begin() as `python -m` calls it, undone afterwards for the rest of the suite."""
+    monkeypatch.setattr(process._State, "command_line", False)
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+def test_a_command_line_process_imports_without_the_collector_and_then_collects(
+    command_line,
+) -> None:
+    process.begin()
+    assert not gc.isenabled()
+    with process.loaded():
+        assert not gc.isenabled()
+        import {{ cookiecutter.module_name }}.jobs  # noqa: F401
+    # then: what was loaded is frozen (never walked again), new garbage is collected as usual
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0
+    assert process.end(3) == 3
+
+
+def test_code_that_imports_the_package_keeps_its_collector(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(process._State, "command_line", False)
+    frozen = gc.get_freeze_count()
+    with process.loaded():
+        pass
+    process.ready()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == frozen
+    assert process.end(0) == 0
+    assert gc.get_freeze_count() == frozen
