@@ -151,15 +151,21 @@ def _run(args: argparse.Namespace) -> str:
         process.ready()
         return _data_command(args, settings)
     check_reports_dir(settings)
-    with timed("imports"), process.loaded():
-        # First: skops looks up the module of each scipy ufunc by scanning sys.modules in import
-        # order, so with scipy.special near the front its import is about 0.8 s shorter.
-        import scipy.special  # noqa: F401
-
-        from . import jobs
-    if getattr(args, "allow_dirty", False) is None:
-        args.allow_dirty = jobs.allow_dirty_from_env()
     try:
+        if args.command == "validate":  # pandas only (stages/validate.py): no sklearn, no MLflow
+            process.ready()
+            from .stages.validate import validate
+
+            frame = validate(settings)
+            return f"data valid: {len(frame)} rows -> {settings.reports_dir / 'validation.json'}"
+        with timed("imports"), process.loaded():
+            # First: skops looks up the module of each scipy ufunc by scanning sys.modules in
+            # import order, so with scipy.special near the front its import is 0.8 s shorter.
+            import scipy.special  # noqa: F401
+
+            from . import jobs
+        if getattr(args, "allow_dirty", False) is None:
+            args.allow_dirty = jobs.allow_dirty_from_env()
         return _dispatch(args, settings, jobs)
     finally:
         write_timings(settings.reports_dir / "timings.json")
@@ -184,9 +190,6 @@ def _data_command(args: argparse.Namespace, settings) -> str:
 
 
 def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
-    if args.command == "validate":
-        frame = jobs.validate(settings)
-        return f"data valid: {len(frame)} rows -> {settings.reports_dir / 'validation.json'}"
     if args.command == "train":
         return _trained(settings, jobs.train(settings))
     if args.command == "gate":

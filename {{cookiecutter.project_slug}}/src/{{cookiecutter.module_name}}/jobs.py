@@ -6,7 +6,6 @@ import hashlib
 import json
 import math
 import os
-import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -19,8 +18,8 @@ from .config import ConfigError, Schema, SearchSettings, Settings, load_schema
 from .console import warning
 from .errors import DataError, GateFailed, RegistryError, UsageError
 from .files import atomic
+from .stages.validate import clear_outputs, labelled, read_training_data, validate
 from .timings import timed
-from .validation import validate_or_raise
 
 
 @dataclass
@@ -36,29 +35,6 @@ def _write_json(path: Path, body: dict[str, Any]) -> None:
 
 # The monitoring reference profile, an artifact of every training run (see monitoring.py).
 REFERENCE_PATH = "monitoring/reference.json"
-
-# What each stage writes, in pipeline order: a stage deletes its own outputs and those of the
-# stages after it before it starts, so no file from an earlier run is ever read as current.
-STAGE_OUTPUTS = {
-    "validate": ("validation.json",),
-    "train": ("metrics.json", "figures"),
-    "gate": ("gate.json", "report.md"),
-}
-
-
-def clear_outputs(settings: Settings, stage: str) -> None:
-    stages = list(STAGE_OUTPUTS)
-    for later in stages[stages.index(stage) :]:
-        for name in STAGE_OUTPUTS[later]:
-            path = settings.reports_dir / name
-            if not path.is_dir():
-                path.unlink(missing_ok=True)
-                continue
-            for child in path.iterdir():  # the committed .gitkeep stays: the tree stays clean
-                if child.is_dir():
-                    shutil.rmtree(child)
-                elif child.name != ".gitkeep":
-                    child.unlink()
 
 
 def config_sha256(settings: Settings) -> str:
@@ -125,49 +101,6 @@ def check_provenance(commit: Commit, allow_dirty: bool) -> None:
             f"not registering: files tracked by git changed since commit {commit.sha[:12]} "
             "(git status); commit them, or pass --allow-dirty (ALLOW_DIRTY=1 with make)"
         )
-
-
-def _dtypes(schema: Schema) -> dict[str, str]:
-    return {name: rule.dtype for name, rule in schema.columns.items()}
-
-
-def read_training_data(settings: Settings, schema: Schema) -> pd.DataFrame:
-    """The training data in the configured dialect (no checks; see ``validate``)."""
-    return data.read_csv(settings.data.path, settings.data.csv, _dtypes(schema))
-
-
-def _labelled(settings: Settings, frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows with a target value (the schema's missing_target: drop counts the others)."""
-    labels = frame[settings.data.target]
-    return frame if labels.notna().all() else frame[labels.notna()]
-
-
-def validate(settings: Settings) -> pd.DataFrame:
-    """Check the training data against the schema; raise DataError listing every violation.
-
-    Returns the rows to train on: those with a target value.
-    """
-    clear_outputs(settings, "validate")
-    with timed("validation"):
-        data.ensure(settings.task, settings.data.path)
-        schema = load_schema(settings.data.schema_file)
-        frame = read_training_data(settings, schema)
-        report = check_training_data(settings, frame, schema)
-        for line in report.warnings:
-            warning("Data", line)
-    return _labelled(settings, frame)
-
-
-def check_training_data(settings: Settings, frame: pd.DataFrame, schema: Schema) -> Any:
-    """Validate ``frame`` as training data; write reports/validation.json; raise DataError."""
-    return validate_or_raise(
-        frame,
-        schema,
-        settings.reports_dir / "validation.json",
-        target=settings.data.target,
-        task=settings.task,
-        high_cardinality=settings.model.preprocessing.high_cardinality,
-    )
 
 
 def _split(settings: Settings, frame: pd.DataFrame, schema: Schema) -> data.Split:
@@ -424,7 +357,7 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
     record = record or _read_json(settings.reports_dir / "metrics.json", "train")
     schema = load_schema(settings.data.schema_file)
     if frame is None:
-        frame = _labelled(settings, read_training_data(settings, schema))
+        frame = labelled(settings, read_training_data(settings, schema))
         if data.sha256(settings.data.path) != record["data_sha256"]:
             raise DataError("the data changed since training: run `make train` again")
     if config_sha256(settings) != record.get("config_sha256"):

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .config import NUMERIC, TEMPORAL, ColumnRule, Schema
 from .errors import DataError
-from .features import BOOL_VALUES, parse_dates
+from .parsing import BOOL_VALUES, parse_dates
 
 TABLE = "(table)"
 # A stratified split puts each class on both sides: a class needs at least this many rows.

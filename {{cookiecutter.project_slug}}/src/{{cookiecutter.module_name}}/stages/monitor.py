@@ -25,6 +25,7 @@ from ..console import warning
 from ..errors import DataError, DriftDetected, PerformanceDecay
 from ..files import atomic
 from ..timings import timed
+from .validate import check_training_data, read_training_data
 
 # Plots in the HTML report (drifted columns first).
 MAX_PLOTS = 40
@@ -187,7 +188,7 @@ def refresh(settings: Settings, source: Path) -> str:
     already has; the result must pass validation before it replaces the file."""
     schema = load_schema(settings.data.schema_file)
     dtypes = {name: rule.dtype for name, rule in schema.columns.items()}
-    current = jobs.read_training_data(settings, schema)
+    current = read_training_data(settings, schema)
     new = data.read_csv(source, settings.data.csv, dtypes, setting="--input")
     if missing := [name for name in schema.columns if name not in new.columns]:
         raise DataError(f"{source}: missing column(s) of the schema: {', '.join(missing)}")
@@ -199,7 +200,7 @@ def refresh(settings: Settings, source: Path) -> str:
     new = new[~pd.util.hash_pandas_object(new, index=False).isin(known).to_numpy()]
     merged = pd.concat([current, new], ignore_index=True)
     added = len(new)
-    jobs.check_training_data(settings, merged, schema)
+    check_training_data(settings, merged, schema)
     csv = settings.data.csv
     with atomic(settings.data.path) as partial:
         merged.to_csv(partial, index=False, sep=csv.sep, decimal=csv.decimal, encoding=csv.encoding)

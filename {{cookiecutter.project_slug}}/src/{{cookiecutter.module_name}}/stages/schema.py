@@ -19,8 +19,8 @@ import yaml
 from .. import data
 from ..config import ConfigError, Settings, load_schema, set_data_keys
 from ..errors import UsageError
-from ..features import parse_dates
 from ..files import atomic
+from ..parsing import parse_dates
 from ..validation import duplicate_rows, validate
 
 # Text columns with at most this many distinct values get an `allowed` list.
