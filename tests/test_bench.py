@@ -55,6 +55,8 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     } <= set(pipeline["stages"]["warm"])
     assert set(report["scaling"]) == {"300", "600", "growth_last_step"}
     assert report["scaling"]["600"]["train_peak_mb"] > 0
+    assert report["scaling"]["600"]["train_over_frame"] > 1
+    assert report["scaling"]["600"]["validate_over_frame"] > 1
     contract = report["contract"]
     assert contract["rows"] == 5000
     assert contract["columns"] == 20

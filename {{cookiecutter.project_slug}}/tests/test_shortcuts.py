@@ -176,16 +176,27 @@ def test_figures_are_drawn_here_when_the_drawing_process_fails(
 def test_leaving_the_block_early_stops_the_drawing_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(figures, "write_figures", lambda *args: time.sleep(60))
+    marker = tmp_path / "child.pid"
+
+    def hanging(*args):
+        marker.write_text(str(os.getpid()))
+        time.sleep(60)
+
+    def interrupt_once_drawing() -> None:
+        while not marker.exists():
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figures, "write_figures", hanging)
     started = time.monotonic()
     with (
         pytest.raises(KeyboardInterrupt),
         figures.drawing("classification", *_predictions("classification"), tmp_path),
     ):
-        raise KeyboardInterrupt
+        interrupt_once_drawing()
     assert time.monotonic() - started < 10
-    with pytest.raises(ChildProcessError):  # reaped: no child left behind
-        os.waitpid(-1, os.WNOHANG)
+    with pytest.raises(ProcessLookupError):  # killed and reaped: no process left behind
+        os.kill(int(marker.read_text()), 0)
 
 
 @pytest.fixture

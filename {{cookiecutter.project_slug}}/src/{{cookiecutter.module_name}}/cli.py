@@ -164,6 +164,11 @@ def _run(args: argparse.Namespace) -> str:
             import scipy.special  # noqa: F401
 
             from . import jobs
+
+            if args.command in TRAINING_COMMANDS:
+                from .model import preload
+
+                preload(settings.model)
         if getattr(args, "allow_dirty", False) is None:
             args.allow_dirty = jobs.allow_dirty_from_env()
         return _dispatch(args, settings, jobs)
@@ -172,6 +177,7 @@ def _run(args: argparse.Namespace) -> str:
 
 
 DATA_COMMANDS = ("data", "schema", "data-pull", "data-push")
+TRAINING_COMMANDS = ("train", "pipeline", "tune")
 
 
 def _data_command(args: argparse.Namespace, settings) -> str:

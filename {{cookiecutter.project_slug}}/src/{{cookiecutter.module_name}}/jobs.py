@@ -292,8 +292,9 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
     predicted = pipeline.predict(parts.x_test)
     out = settings.reports_dir / "figures"
-    with figures.drawing(settings.task, parts.y_test, predicted, out) as drawn:
-        with timed("imports"), process.loaded():
+    # MLflow's imports and calls create only small, lasting objects: no collector while they run.
+    with figures.drawing(settings.task, parts.y_test, predicted, out) as drawn, process.loaded():
+        with timed("imports"):
             tracking.preload(settings)
         run = tracking.log_training_run(
             settings,

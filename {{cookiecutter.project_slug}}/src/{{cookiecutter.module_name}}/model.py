@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import re
 from typing import Any
 
 from .config import NUMERIC, TEMPORAL, ConfigError, ModelSettings, PreprocessingSettings, Schema
+
+
+def preload(settings: ModelSettings) -> None:
+    """Import what building, fitting and scoring the configured pipeline imports, all at once
+    (see process.loaded); a bad estimator path is left for make_estimator to report."""
+    import sklearn.compose  # noqa: F401
+    import sklearn.dummy  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.impute  # noqa: F401
+    import sklearn.metrics  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.pipeline  # noqa: F401
+    import sklearn.preprocessing  # noqa: F401
+
+    with contextlib.suppress(ImportError, ValueError):  # ValueError: no module in the path
+        importlib.import_module(settings.estimator.rpartition(".")[0])
 
 
 def resolve_estimator(dotted: str, task: str | None = None) -> type:
