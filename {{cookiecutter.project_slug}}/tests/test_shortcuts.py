@@ -12,7 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -126,77 +126,104 @@ def test_training_skips_mlflows_distribution_scan_and_still_pins_every_requireme
     assert len(model.predict(frame.drop(columns="target").head(3))) == 3
 
 
-def _predictions(task: str) -> tuple[pd.Series, np.ndarray]:
-    if task == "classification":
-        return pd.Series(["a", "b", "a", "b"]), np.array(["a", "b", "b", "b"])
-    return pd.Series([1.0, 2.0, 3.0]), np.array([1.1, 1.9, 3.2])
+# The drawing process is forked only from a single-threaded process (figures._can_fork), and this
+# suite's process may hold other threads by now (Prefect's, a test server's): the fork is checked
+# in a fresh interpreter. Each scenario prints what it saw as JSON.
+DRAWING = """
+import json, os, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd
+from {{ cookiecutter.module_name }} import figures
+
+out, scenario, task = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
+if task == "classification":
+    y_test, predicted = pd.Series(["a", "b", "a", "b"]), np.array(["a", "b", "b", "b"])
+else:
+    y_test, predicted = pd.Series([1.0, 2.0, 3.0]), np.array([1.1, 1.9, 3.2])
+here, draw, marker = os.getpid(), figures.write_figures, out / "child.pid"
+
+def recording(*args):
+    if scenario == "child fails" and os.getpid() != here:
+        raise RuntimeError("the child cannot draw")
+    if scenario == "left early":
+        marker.write_text(str(os.getpid()))
+        time.sleep(60)
+    paths = draw(*args)
+    (out / f"drawn-by-{os.getpid()}").touch()
+    return paths
+
+figures.write_figures = recording
+seen = {"parent": here}
+if scenario == "left early":
+    started = time.monotonic()
+    try:
+        with figures.drawing(task, y_test, predicted, out):
+            while not marker.exists() and time.monotonic() - started < 30:
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        seen["left_after_s"] = time.monotonic() - started
+    child = int(marker.read_text())
+    try:
+        os.kill(child, 0)
+        seen["child_left"] = True
+    except ProcessLookupError:
+        seen["child_left"] = False
+else:
+    with figures.drawing(task, y_test, predicted, out) as drawn:
+        paths = drawn()
+    seen["paths"] = [p.name for p in paths if p.stat().st_size > 0]
+    seen["drawn_by"] = sorted(int(p.name.split("-")[-1]) for p in out.glob("drawn-by-*"))
+print(json.dumps(seen))
+"""
+
+
+def _drawing(tmp_path: Path, scenario: str, task: str = "classification") -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", DRAWING, str(tmp_path), scenario, task],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_figures_are_drawn_by_another_process_while_the_caller_goes_on(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, task: str
+    tmp_path: Path, task: str
 ) -> None:
-    # given: a drawing function that also records which process ran it
-    draw = figures.write_figures
-
-    def recording(task_, y_test, predicted, out):
-        paths = draw(task_, y_test, predicted, out)
-        (out / f"drawn-by-{os.getpid()}").touch()
-        return paths
-
-    monkeypatch.setattr(figures, "write_figures", recording)
-    y_test, predicted = _predictions(task)
-    # when
-    with figures.drawing(task, y_test, predicted, tmp_path) as drawn:
-        paths = drawn()
-    # then: the task's figures, drawn by a child process
-    assert [p.name for p in paths] == list(figures.FIGURES[task])
-    assert all(p.stat().st_size > 0 for p in paths)
-    (marker,) = tmp_path.glob("drawn-by-*")
-    assert marker.name != f"drawn-by-{os.getpid()}"
+    seen = _drawing(tmp_path, "plain", task)
+    assert seen["paths"] == list(figures.FIGURES[task])
+    assert len(seen["drawn_by"]) == 1
+    assert seen["drawn_by"] != [seen["parent"]]
 
 
-def test_figures_are_drawn_here_when_the_drawing_process_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    here, draw = os.getpid(), figures.write_figures
+def test_figures_are_drawn_here_when_the_drawing_process_fails(tmp_path: Path) -> None:
+    seen = _drawing(tmp_path, "child fails")
+    assert seen["paths"] == ["confusion_matrix.png"]
+    assert seen["drawn_by"] == [seen["parent"]]
 
-    def failing_elsewhere(*args):
-        if os.getpid() != here:
-            raise RuntimeError("the child cannot draw")
-        return draw(*args)
 
-    monkeypatch.setattr(figures, "write_figures", failing_elsewhere)
-    with figures.drawing("classification", *_predictions("classification"), tmp_path) as drawn:
-        paths = drawn()
+def test_leaving_the_block_early_stops_the_drawing_process(tmp_path: Path) -> None:
+    seen = _drawing(tmp_path, "left early")
+    assert seen["left_after_s"] < 30
+    assert seen["child_left"] is False  # killed and reaped: no process left behind
+
+
+def test_with_other_threads_the_figures_are_drawn_in_this_process(tmp_path: Path) -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        y_test, predicted = pd.Series(["a", "b", "a"]), np.array(["a", "b", "b"])
+        with figures.drawing("classification", y_test, predicted, tmp_path) as drawn:
+            paths = drawn()
+    finally:
+        stop.set()
+        other.join()
     assert [p.name for p in paths] == ["confusion_matrix.png"]
     assert paths[0].stat().st_size > 0
-
-
-def test_leaving_the_block_early_stops_the_drawing_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    marker = tmp_path / "child.pid"
-
-    def hanging(*args):
-        marker.write_text(str(os.getpid()))
-        time.sleep(60)
-
-    def interrupt_once_drawing() -> None:
-        while not marker.exists():
-            time.sleep(0.01)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(figures, "write_figures", hanging)
-    started = time.monotonic()
-    with (
-        pytest.raises(KeyboardInterrupt),
-        figures.drawing("classification", *_predictions("classification"), tmp_path),
-    ):
-        interrupt_once_drawing()
-    assert time.monotonic() - started < 10
-    with pytest.raises(ProcessLookupError):  # killed and reaped: no process left behind
-        os.kill(int(marker.read_text()), 0)
 
 
 @pytest.fixture
