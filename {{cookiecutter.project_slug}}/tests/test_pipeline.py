@@ -61,7 +61,13 @@ def test_pipeline_registers_version_1_with_staging_and_tags(sample: Path) -> Non
         assert f"metric.{criterion.metric}" in version.tags
     run = _client().get_run(version.run_id)
     assert run.data.tags["git_sha"] == SHA
-    assert run.inputs.dataset_inputs[0].dataset.digest
+    (dataset_input,) = run.inputs.dataset_inputs
+    assert dataset_input.dataset.digest == version.tags["data_sha256"][:32]
+    profile = json.loads(dataset_input.dataset.profile)
+    assert profile["num_rows"] == len(pd.read_csv(settings.data.path))  # every row, not a sample
+    assert [(tag.key, tag.value) for tag in dataset_input.tags] == [
+        ("mlflow.data.context", "training")
+    ]
     for report in ["validation.json", "metrics.json", "gate.json", "report.md"]:
         assert (sample / "reports" / report).exists(), report
     assert list((sample / "reports" / "figures").glob("*.png"))

@@ -258,7 +258,14 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     clear_outputs(settings, "train")
     schema = load_schema(settings.data.schema_file)
     target = settings.data.target
+    tags = current_commit().tags() | {"config_sha256": config_sha256(settings)}
+    tags |= data.lineage(settings.data.path)
+    dataset = tracking.training_dataset(settings, frame, digest=tags["data_sha256"][:32])
+    rows = len(frame)
     parts, groups = _training_parts(settings, frame, schema)
+    # Split, the rows live in `parts`: without this (last, when train read the data itself)
+    # reference the fit would run beside a second copy of every row.
+    del frame
     search = (
         settings.model.search if settings.model.search and settings.model.search.enabled else None
     )
@@ -281,8 +288,6 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
             settings.data.seed,
             target=parts.y_train,
         )
-    tags = current_commit().tags() | {"config_sha256": config_sha256(settings)}
-    tags |= data.lineage(settings.data.path)
     if reason := _unversioned(tags):
         warning("Unversioned data", reason)
     params = {"estimator": settings.model.estimator, **settings.model.params}
@@ -299,7 +304,7 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
         run = tracking.log_training_run(
             settings,
             model=pipeline,
-            frame=frame,
+            dataset=dataset,
             x_example=parts.x_train,
             params=params,
             metrics=metrics | {f"baseline_{key}": value for key, value in baseline.items()},
@@ -314,7 +319,7 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
         **tags,
         "metrics": metrics,
         "baseline_metrics": baseline,
-        "rows": len(frame),
+        "rows": rows,
         "train_rows": len(parts.x_train),
         "test_rows": len(parts.x_test),
     }

@@ -17,9 +17,11 @@ from typing import Any
 
 import mlflow
 import pandas as pd
+from mlflow.entities import DatasetInput, InputTag
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from . import cancel, local_store
 from .config import Settings
@@ -144,7 +146,7 @@ def log_training_run(
     settings: Settings,
     *,
     model: Any,
-    frame: Any,
+    dataset: Any,
     x_example: Any,
     params: dict[str, Any],
     metrics: dict[str, float],
@@ -154,11 +156,11 @@ def log_training_run(
     documents: dict[str, dict[str, Any]] | None = None,
     children: list[tuple[dict[str, Any], dict[str, float]]] = (),
 ) -> LoggedRun:
-    """One MLflow run: params, metrics, data input with digest, ``documents`` (JSON artifacts by
-    path, e.g. the monitoring reference), a child run per searched candidate (params, metrics),
-    the model (skops) with ``metadata`` (the predict-time contract) in its MLmodel file, and the
-    figures ``figures()`` returns -- called after the model is logged, so they can be drawn
-    meanwhile (figures.drawing)."""
+    """One MLflow run: params, metrics, the data input (``dataset``, from training_dataset),
+    ``documents`` (JSON artifacts by path, e.g. the monitoring reference), a child run per
+    searched candidate (params, metrics), the model (skops) with ``metadata`` (the predict-time
+    contract) in its MLmodel file, and the figures ``figures()`` returns -- called after the
+    model is logged, so they can be drawn meanwhile (figures.drawing)."""
     with failing_closed("logging the training run"):
         with timed("mlflow_logging"):
             connect(settings)
@@ -172,8 +174,8 @@ def log_training_run(
                 mlflow.log_params(params)
                 mlflow.log_metrics(metrics)
                 checkpoint()
-                dataset = _dataset(settings, frame, digest=tags["data_sha256"][:32])
-                mlflow.log_input(dataset, context="training")
+                context = InputTag(MLFLOW_DATASET_CONTEXT, "training")
+                MlflowClient().log_inputs(run.info.run_id, [DatasetInput(dataset, [context])])
                 for path, document in (documents or {}).items():
                     checkpoint()
                     mlflow.log_dict(document, path)
@@ -243,13 +245,16 @@ def load_document(run_id: str, path: str, what: str) -> dict[str, Any]:
         return mlflow.artifacts.load_dict(f"runs:/{run_id}/{path}")
 
 
-def _dataset(settings: Settings, frame: Any, digest: str) -> Any:
-    """The training data as an MLflow dataset, without MLflow's per-value Python passes.
+def training_dataset(settings: Settings, frame: Any, digest: str) -> Any:
+    """The training data as an MLflow dataset entity, without MLflow's per-value Python passes,
+    and holding no reference to ``frame`` (so train can drop the frame once it is split).
 
     MLflow hashes ``frame.map(type)`` for its digest and infers the schema value by value: 37 s
     and 5x the frame's memory at 1M rows. The file's SHA-256 is a better digest, and the frame was
     just validated against the declared schema, so a sample carries the same column types.
     """
+    from mlflow.entities import Dataset
+
     with warnings.catch_warnings():
         # MLflow registers the local-file source class twice and warns about its own choice.
         warnings.filterwarnings("ignore", message="The specified dataset source")
@@ -261,7 +266,7 @@ def _dataset(settings: Settings, frame: Any, digest: str) -> Any:
             digest=digest,
         )
     dataset.__dict__["schema"] = infer_signature(frame.head(1000)).inputs
-    return dataset
+    return Dataset(**dataset.to_dict())  # name, digest, source type, source, schema, profile
 
 
 def _own_types(model: Any) -> list[str]:
