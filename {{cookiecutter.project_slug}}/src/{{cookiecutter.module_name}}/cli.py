@@ -176,7 +176,7 @@ def _run(args: argparse.Namespace) -> str:
         write_timings(settings.reports_dir / "timings.json")
 
 
-DATA_COMMANDS = ("data", "schema", "data-pull", "data-push")
+DATA_COMMANDS = ("data", "schema"{% if cookiecutter.data_versioning == "dvc" %}, "data-pull", "data-push"{% endif %})
 TRAINING_COMMANDS = ("train", "pipeline", "tune")
 
 
@@ -186,13 +186,15 @@ def _data_command(args: argparse.Namespace, settings) -> str:
         from .data import write_sample
 
         return f"wrote {write_sample(settings.task, settings.data.path, force=args.force)}"
-    if args.command == "schema":
-        from .stages import schema
+{%- if cookiecutter.data_versioning == "dvc" %}
+    if args.command in ("data-pull", "data-push"):
+        from .stages import dvc
 
-        return schema.run(settings, args.config, args.input, args.target, args.force)
-    from .stages import dvc
+        return dvc.pull(settings) if args.command == "data-pull" else dvc.push(settings)
+{%- endif %}
+    from .stages import schema
 
-    return dvc.pull(settings) if args.command == "data-pull" else dvc.push(settings)
+    return schema.run(settings, args.config, args.input, args.target, args.force)
 
 
 def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
