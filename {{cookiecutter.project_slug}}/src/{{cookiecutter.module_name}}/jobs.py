@@ -263,8 +263,8 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     dataset = tracking.training_dataset(settings, frame, digest=tags["data_sha256"][:32])
     rows = len(frame)
     parts, groups = _training_parts(settings, frame, schema)
-    # Split, the rows live in `parts`: without this (last, when train read the data itself)
-    # reference the fit would run beside a second copy of every row.
+    # The rows now live in `parts`; when train read the data itself this was the last reference
+    # to the frame, and the fit would otherwise run beside a second copy of every row.
     del frame
     search = (
         settings.model.search if settings.model.search and settings.model.search.enabled else None

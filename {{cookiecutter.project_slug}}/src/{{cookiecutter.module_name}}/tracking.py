@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import mlflow
 import pandas as pd
@@ -63,12 +64,10 @@ def preload(settings: Settings) -> None:
     and skops."""
     import mlflow.sklearn  # noqa: F401
     import skops.io  # noqa: F401
+    from mlflow.store.db.db_types import DATABASE_ENGINES
 
-    if tracking_uri(settings).split(":", 1)[0].split("+")[0] in DATABASE_SCHEMES:
+    if urlparse(tracking_uri(settings)).scheme.partition("+")[0] in DATABASE_ENGINES:
         import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
-
-
-DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 
 
 def _first_line(error: Exception) -> str:
