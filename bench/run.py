@@ -96,8 +96,36 @@ def pipeline_tax(project: Path, repeats: int) -> dict:
     }
 
 
+def _measured(python: str, work: Path, stage: str, *extra: str) -> dict:
+    """Wall seconds and peak RSS of one `python -m <module> <stage>` in ``work``."""
+    result = run(
+        [python, str(BENCH / "peak_rss.py"), python, "-m", MODULE, stage, *extra],
+        cwd=work,
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"},
+        timeout=3600,
+    )
+    measured = json.loads(result.stdout.strip().splitlines()[-1])
+    if measured["returncode"] != 0:
+        raise SystemExit(f"{stage} failed in {work}:\n{result.stderr[-2000:]}")
+    return measured
+
+
+def _scaling_schema(precision: str) -> dict:
+    feature = {"dtype": "float", "nullable": False, "precision": precision}
+    return {
+        "min_rows": 10,
+        "max_duplicate_rows": 0,
+        "columns": {
+            **{f"x{i}": feature for i in range(20)},
+            "target": {"dtype": "str", "allowed": ["a", "b", "c"]},
+        },
+    }
+
+
 def scaling(project: Path, sizes: list[int], out: Path) -> dict:
-    """Time and peak RSS of `validate`, `train` and `schema` on synthetic data of each size."""
+    """Time and peak RSS of `validate`, `train` and `schema` on synthetic data of each size, the
+    features declared `precision: single` (float32, as the memory budget allows); at the largest
+    size validate and train again with `precision: double` (float64), for comparison."""
     import yaml
 
     python = str(project / ".venv" / "bin" / "python")
@@ -107,36 +135,24 @@ def scaling(project: Path, sizes: list[int], out: Path) -> dict:
         shutil.rmtree(work, ignore_errors=True)
         (work / "config").mkdir(parents=True)
         made = run([python, str(BENCH / "synthetic.py"), str(rows), "data.csv"], cwd=work)
-        frame_bytes = int(made.stdout.strip().splitlines()[-1])
-        schema = {
-            "min_rows": 10,
-            "max_duplicate_rows": 0,
-            "columns": {
-                **{f"x{i}": {"dtype": "float", "nullable": False} for i in range(20)},
-                "target": {"dtype": "str", "allowed": ["a", "b", "c"]},
-            },
-        }
-        (work / "config" / "schema.yaml").write_text(yaml.safe_dump(schema))
+        frame_bytes = int(made.stdout.strip().splitlines()[-1])  # as pandas reads it: float64
         config = yaml.safe_load((project / "config" / "pipeline.yaml").read_text())
         config["data"] |= {"path": "data.csv", "schema_file": "config/schema.yaml"}
         config["model"]["params"] = {"max_iter": 200}
         (work / "config" / "pipeline.yaml").write_text(yaml.safe_dump(config))
         row = {"frame_mb": round(frame_bytes / 2**20, 3)}
-        # `schema --force` last: it replaces the hand-written schema the other two read.
-        for stage, extra in (("validate", []), ("train", []), ("schema", ["--force"])):
-            result = run(
-                [python, str(BENCH / "peak_rss.py"), python, "-m", MODULE, stage, *extra],
-                cwd=work,
-                env={"MLFLOW_TRACKING_URI": f"sqlite:///{work / 'mlflow.db'}"},
-                timeout=3600,
-            )
-            measured = json.loads(result.stdout.strip().splitlines()[-1])
-            if measured["returncode"] != 0:
-                raise SystemExit(f"{stage} failed at {rows} rows:\n{result.stderr[-2000:]}")
-            row[f"{stage}_s"] = round(measured["seconds"], 2)
-            row[f"{stage}_peak_mb"] = round(measured["peak_rss"] / 2**20, 1)
-        for stage in ("validate", "train"):  # budgets: validate <= 2x, train <= 3x the frame
-            row[f"{stage}_over_frame"] = round(row[f"{stage}_peak_mb"] * 2**20 / frame_bytes, 2)
+        precisions = ["single", "double"] if rows == sizes[-1] else ["single"]
+        for precision in precisions:
+            suffix = "" if precision == "single" else "_double"
+            schema = yaml.safe_dump(_scaling_schema(precision))
+            (work / "config" / "schema.yaml").write_text(schema)
+            for stage in ("validate", "train"):  # budgets: validate <= 2x, train <= 3x the frame
+                measured = _measured(python, work, stage)
+                row[f"{stage}_s{suffix}"] = round(measured["seconds"], 2)
+                row[f"{stage}_peak_mb{suffix}"] = round(measured["peak_rss"] / 2**20, 1)
+                row[f"{stage}_over_frame{suffix}"] = round(measured["peak_rss"] / frame_bytes, 2)
+        # `schema --force` last: it replaces the hand-written schema the other stages read.
+        row["schema_s"] = round(_measured(python, work, "schema", "--force")["seconds"], 2)
         results[str(rows)] = row
     if len(sizes) >= 2:
         small, large = results[str(sizes[-2])], results[str(sizes[-1])]
@@ -301,6 +317,18 @@ def markdown(report: dict) -> str:
         lines.append(
             f"| validate + train growth, last 10× rows | {scale['growth_last_step']}× | ≤ 12× |"
         )
+        largest, row = next((rows, row) for rows, row in reversed(scale.items()) if rows.isdigit())
+        lines += [
+            f"| `validate` peak RSS / DataFrame, {largest} rows × 20, precision single "
+            f"| {row['validate_over_frame']}× ({row['validate_peak_mb']} MB) | ≤ 2× |",
+            f"| `train` peak RSS / DataFrame, same | {row['train_over_frame']}× "
+            f"({row['train_peak_mb']} MB) | ≤ 3× |",
+        ]
+        if "train_over_frame_double" in row:
+            lines.append(
+                "| the same with precision double (float64): validate / train "
+                f"| {row['validate_over_frame_double']}× / {row['train_over_frame_double']}× | |"
+            )
     if "contract" in report:
         budget = report["contract"]
         lines += [
@@ -343,7 +371,8 @@ def markdown(report: dict) -> str:
     if scale:
         lines += [
             "",
-            "Scaling (synthetic, 20 numeric features):",
+            "Scaling (synthetic, 20 float features declared `precision: single`; the frame is "
+            "the float64 DataFrame pandas reads from the CSV):",
             "",
             "| rows | frame MB | validate s | validate peak MB (/ frame) | train s "
             "| train peak MB (/ frame) | `make schema` s |",

@@ -57,6 +57,10 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert report["scaling"]["600"]["train_peak_mb"] > 0
     assert report["scaling"]["600"]["train_over_frame"] > 1
     assert report["scaling"]["600"]["validate_over_frame"] > 1
+    # the largest size again in float64, for comparison; the smaller ones in float32 only
+    assert report["scaling"]["600"]["train_over_frame_double"] > 1
+    assert "train_over_frame_double" not in report["scaling"]["300"]
+    assert "precision double (float64)" in (tmp_path / "bench.md").read_text()
     contract = report["contract"]
     assert contract["rows"] == 5000
     assert contract["columns"] == 20

@@ -113,6 +113,7 @@ BASE_FILES = {
     "tests/test_roles.py",
     "tests/test_search.py",
     "tests/test_shortcuts.py",
+    "tests/test_memory.py",
     "tests/test_defects.py",
     "tests/tables.py",
     "tests/test_validation.py",

@@ -230,6 +230,7 @@ def test_with_other_threads_the_figures_are_drawn_in_this_process(tmp_path: Path
 def command_line(monkeypatch: pytest.MonkeyPatch):
     """process.begin() as `python -m` calls it, undone afterwards for the rest of the suite."""
     monkeypatch.setattr(process._State, "command_line", False)
+    monkeypatch.delenv("ARROW_DEFAULT_MEMORY_POOL", raising=False)
     yield
     gc.unfreeze()
     gc.enable()
@@ -240,6 +241,7 @@ def test_a_command_line_process_imports_without_the_collector_and_then_collects(
 ) -> None:
     process.begin()
     assert not gc.isenabled()
+    assert os.environ["ARROW_DEFAULT_MEMORY_POOL"] == "system"  # freed Arrow memory goes back
     with process.loaded():
         assert not gc.isenabled()
         import {{ cookiecutter.module_name }}.jobs  # noqa: F401

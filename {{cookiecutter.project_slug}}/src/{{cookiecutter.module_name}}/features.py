@@ -8,8 +8,63 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.preprocessing import StandardScaler
 
 from .parsing import CALENDAR, parse_bool, parse_dates
+
+# Rows per block when a scaler is fitted block by block (BlockwiseStandardScaler).
+SCALER_BLOCK_ROWS = 1 << 16
+
+
+class BlockwiseStandardScaler(StandardScaler):
+    """StandardScaler fitted on blocks of rows with its own ``partial_fit``: the same means and
+    variances (to rounding), without the full-size float64 temporaries one ``fit`` makes
+    (+130 MB at 750k rows x 20 float32 columns; a few MB per block here). Transform is
+    StandardScaler's."""
+
+    def fit(self, X, y=None, sample_weight=None):
+        if not isinstance(X, np.ndarray) or sample_weight is not None:
+            return super().fit(X, y, sample_weight)
+        self._reset()
+        for start in range(0, max(len(X), 1), SCALER_BLOCK_ROWS):
+            self.partial_fit(X[start : start + SCALER_BLOCK_ROWS], y)
+        return self
+
+
+class Columns(ColumnTransformer):
+    """ColumnTransformer whose one dense output goes on as a C-ordered array. Stacking one block
+    copies it and keeps pandas' column-major order, and most estimators (LogisticRegression,
+    for one) then copy it again to C order: at 750k rows x 20 float32 columns, two extra
+    copies of the features at once (+115 MB) become one."""
+
+    def _hstack(self, Xs, *, n_samples):
+        if len(Xs) == 1 and isinstance(Xs[0], np.ndarray):
+            block = Xs[0]
+            if block.flags.c_contiguous and block.base is not None:  # a view (passthrough)
+                return block.copy()  # a copy, as stacking gives: the caller's data stays safe
+            return np.ascontiguousarray(block)  # the transformer's own output, C-ordered
+        return super()._hstack(Xs, n_samples=n_samples)
+
+
+class DenseColumns(TransformerMixin, BaseEstimator):
+    """Numeric columns → one new C-ordered array (float32 when every column is, else float64),
+    so the imputer and the scaler after it work in place: handed a table, scikit-learn's checks
+    convert it to an array twice (+115 MB at 750k rows x 20 float32 columns)."""
+
+    def fit(self, x, y=None):
+        self.n_features_in_ = x.shape[1]
+        return self
+
+    def transform(self, x):
+        single = all(dtype == np.float32 for dtype in x.dtypes)
+        out = np.empty(x.shape, dtype=np.float32 if single else np.float64)
+        for position, name in enumerate(x.columns):
+            out[:, position] = x[name].to_numpy(dtype=out.dtype, na_value=np.nan)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features, dtype=object)
 
 
 class BoolColumns(TransformerMixin, BaseEstimator):

@@ -103,8 +103,11 @@ def check_provenance(commit: Commit, allow_dirty: bool) -> None:
         )
 
 
-def _split(settings: Settings, frame: pd.DataFrame, schema: Schema) -> data.Split:
-    """The train/test split, after checking data.test_size leaves both sides usable."""
+def _split(
+    settings: Settings, frame: pd.DataFrame, schema: Schema, consume: bool = False
+) -> data.Split:
+    """The train/test split, after checking data.test_size leaves both sides usable
+    (``consume``: the frame's columns move into the split, see data.split)."""
     target, size = settings.data.target, settings.data.test_size
     test_rows = math.ceil(size * len(frame))
     train_rows = len(frame) - test_rows
@@ -124,7 +127,8 @@ def _split(settings: Settings, frame: pd.DataFrame, schema: Schema) -> data.Spli
             raise DataError(
                 f"{group}: {groups} group(s), a grouped split with test_size {size} needs {folds}"
             )
-    return data.split(frame, target, size, settings.data.seed, classification, group)
+    seed = settings.data.seed
+    return data.split(frame, target, size, seed, classification, group, consume=consume)
 
 
 def _fit(
@@ -157,10 +161,10 @@ def _fit(
 
 
 def _training_parts(
-    settings: Settings, frame: pd.DataFrame, schema: Schema
+    settings: Settings, frame: pd.DataFrame, schema: Schema, consume: bool = False
 ) -> tuple[data.Split, pd.Series | None]:
     """The split's model inputs, and the group of each training row (None without a group)."""
-    parts = _split(settings, frame, schema)
+    parts = _split(settings, frame, schema, consume)
     features = list(schema.features(settings.data.target))
     group = next(iter(schema.names("group")), None)
     groups = parts.x_train[group] if group is not None else None
@@ -254,7 +258,8 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     from .metrics import score
     from .model import build_pipeline
 
-    frame = validate(settings) if frame is None else frame
+    owned = frame is None  # read here: nothing else needs the frame after the split
+    frame = validate(settings) if owned else frame
     clear_outputs(settings, "train")
     schema = load_schema(settings.data.schema_file)
     target = settings.data.target
@@ -262,9 +267,9 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     tags |= data.lineage(settings.data.path)
     dataset = tracking.training_dataset(settings, frame, digest=tags["data_sha256"][:32])
     rows = len(frame)
-    parts, groups = _training_parts(settings, frame, schema)
-    # The rows now live in `parts`; when train read the data itself this was the last reference
-    # to the frame, and the fit would otherwise run beside a second copy of every row.
+    # When train read the data itself, its columns move into `parts` one by one: the rows never
+    # exist twice, neither while splitting nor during the fit.
+    parts, groups = _training_parts(settings, frame, schema, consume=owned)
     del frame
     search = (
         settings.model.search if settings.model.search and settings.model.search.enabled else None

@@ -123,30 +123,37 @@ def build_preprocessor(
     settings: PreprocessingSettings, schema: Schema, target: str, task: str, dense: bool
 ) -> Any:
     """One transformer per kind of column; id, ignore and group columns are dropped."""
-    from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import StandardScaler
 
-    from .features import BoolColumns, CalendarFeatures, Categories, TextColumn
+    from .features import (
+        BlockwiseStandardScaler,
+        BoolColumns,
+        CalendarFeatures,
+        Categories,
+        Columns,
+        DenseColumns,
+        TextColumn,
+    )
 
     features = schema.features(target)
 
     def of(*dtypes: str) -> list[str]:
         return [name for name, rule in features.items() if rule.dtype in dtypes]
 
-    def numeric(*first: tuple[str, Any]) -> Pipeline:
+    def numeric(first: tuple[str, Any]) -> Pipeline:
         strategy = median if settings.numeric_imputer == "median" else settings.numeric_imputer
-        steps = [*first, ("impute", SimpleImputer(strategy=strategy))]
+        # In place: each first step makes a new array, never a view of the caller's data.
+        steps = [first, ("impute", SimpleImputer(strategy=strategy, copy=False))]
         if settings.scale_numeric:
             # In place: it scales the imputer's fresh output, never the caller's data.
-            steps.append(("scale", StandardScaler(copy=False)))
+            steps.append(("scale", BlockwiseStandardScaler(copy=False)))
         return Pipeline(steps)
 
     transformers = []
     if columns := of(*NUMERIC):
-        transformers.append(("numeric", numeric(), columns))
+        transformers.append(("numeric", numeric(("dense", DenseColumns())), columns))
     if columns := of("bool"):
         transformers.append(("bool", numeric(("parse", BoolColumns())), columns))
     for kind in TEMPORAL:
@@ -170,7 +177,7 @@ def build_preprocessor(
         steps = [("text", TextColumn()), ("tfidf", vectorizer)]
         transformers.append((f"text_{name}", Pipeline(steps), [name]))
     # Dense output turns any sparse block (one-hot, TF-IDF) dense too.
-    return ColumnTransformer(transformers, sparse_threshold=0 if dense else 0.3)
+    return Columns(transformers, sparse_threshold=0 if dense else 0.3)
 
 
 def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: int, task: str):

@@ -7,13 +7,24 @@ collector off (``begin``), each group of imports ends frozen (``loaded``: moved 
 collector never looks) with the collector back on for the data work, and ``end`` freezes what is
 left so shutdown does not walk it either. Code that imports the package in a long-lived process
 (tests, the API) never calls ``begin``, and ``loaded`` then does nothing.
+
+``begin`` also fixes glibc's mmap threshold: arrays of a MiB or more get pages of their own and
+give them back when freed. By default the threshold grows to the largest block freed so far, so
+after the first column of a large table every later column comes from the heap, and the memory
+of a frame freed after the split stays with the process for the rest of the fit.
 """
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD = 1 << 20
 
 
 class _State:
@@ -21,9 +32,18 @@ class _State:
 
 
 def begin() -> None:
-    """Called first by ``python -m``: no cyclic collection until the first imports are done."""
+    """Called first by ``python -m``: no cyclic collection until the first imports are done,
+    and large blocks returned to the system when freed (glibc only for the threshold)."""
     _State.command_line = True
     gc.disable()
+    # Arrow (pandas' text columns) allocates from the same heap then, not from a pool that
+    # keeps what it frees; read by pyarrow when it is first imported.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    if sys.platform == "linux":
+        try:
+            ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+        except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
+            pass
 
 
 @contextmanager

@@ -141,6 +141,16 @@ def infer_signature(*args: Any) -> Any:
         return mlflow.models.infer_signature(*args)
 
 
+def as_double(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its float32 columns (schema precision: single) as float64, for the
+    signature: it promises what a CSV or JSON request brings (doubles, which MLflow refuses to
+    narrow to float), and the model scores either."""
+    import numpy as np
+
+    single = [name for name, dtype in frame.dtypes.items() if dtype == np.float32]
+    return frame.astype(dict.fromkeys(single, np.float64)) if single else frame
+
+
 def log_training_run(
     settings: Settings,
     *,
@@ -181,7 +191,7 @@ def log_training_run(
                 _log_children(children, checkpoint)
             checkpoint()
             with timed("model_logging"), _pins_not_rechecked():
-                example = x_example.head(5)
+                example = as_double(x_example.head(5))
                 info = mlflow.sklearn.log_model(
                     model,
                     name="model",
@@ -264,7 +274,7 @@ def training_dataset(settings: Settings, frame: Any, digest: str) -> Any:
             name=settings.data.path.name,
             digest=digest,
         )
-    dataset.__dict__["schema"] = infer_signature(frame.head(1000)).inputs
+    dataset.__dict__["schema"] = infer_signature(as_double(frame.head(1000))).inputs
     return Dataset(**dataset.to_dict())  # name, digest, source type, source, schema, profile
 
 

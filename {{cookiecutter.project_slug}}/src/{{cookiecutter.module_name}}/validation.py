@@ -118,7 +118,10 @@ def _check_column(name: str, values: pd.Series, rule: ColumnRule) -> list[Violat
             found.append(Violation(name, "min", count, f"values below {rule.min}"))
         if rule.max is not None and (count := int((parsed > rule.max).sum())):
             found.append(Violation(name, "max", count, f"values above {rule.max}"))
-    if rule.allowed is not None and (count := int((present & ~values.isin(rule.allowed)).sum())):
+    allowed = rule.allowed
+    if allowed is not None and values.dtype == np.float32:  # precision single: as the column holds
+        allowed = [np.float32(a) if isinstance(a, (int, float)) else a for a in allowed]
+    if allowed is not None and (count := int((present & ~values.isin(allowed)).sum())):
         shown = ", ".join(map(str, rule.allowed))
         found.append(Violation(name, "allowed", count, f"values outside [{shown}]"))
     return found

@@ -48,7 +48,9 @@ def _dtypes(schema: Schema) -> dict[str, str]:
 
 def read_training_data(settings: Settings, schema: Schema) -> pd.DataFrame:
     """The training data in the configured dialect (no checks; see ``validate``)."""
-    return data.read_csv(settings.data.path, settings.data.csv, _dtypes(schema))
+    return data.read_csv(
+        settings.data.path, settings.data.csv, _dtypes(schema), single=schema.single_precision()
+    )
 
 
 def labelled(settings: Settings, frame: pd.DataFrame) -> pd.DataFrame:
