@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import tables
+import yaml
 from conftest import SCHEMA_FILE, TASK
 
 from {{ cookiecutter.module_name }} import data, features, metrics
@@ -204,14 +205,12 @@ def test_metrics_on_coded_labels_are_the_metrics_on_the_labels(labels, weights) 
 def test_a_config_error_for_precision_is_one_line(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    schema = (project / SCHEMA_FILE).read_text()
-    name, rule = next(
-        (line.split(":")[0], line) for line in schema.splitlines() if "dtype: float" in line
-    )
-    wrong = rule.replace("dtype: float", "dtype: int").replace("}", ", precision: single}")
-    (project / SCHEMA_FILE).write_text(schema.replace(rule, wrong))
+    schema = yaml.safe_load((project / SCHEMA_FILE).read_text())
+    name = next(name for name, rule in schema["columns"].items() if rule["dtype"] == "float")
+    schema["columns"][name] |= {"dtype": "int", "precision": "single"}
+    (project / SCHEMA_FILE).write_text(yaml.safe_dump(schema))
     code = main(["validate"])
     err = capsys.readouterr().err.strip()
     assert code != 0
     assert len(err.splitlines()) == 1
-    assert f"columns.{name.strip()}" in err and "precision applies to float columns" in err
+    assert f"columns.{name}" in err and "precision applies to float columns" in err
