@@ -48,7 +48,8 @@ def test_single_precision_columns_are_float32_and_the_rest_is_what_pandas_reads(
     single = {"price", "count", "city"}  # city is text: precision never makes it a number
     frame = data.read_csv(tmp_path / "t.csv", single=single)
 
-    assert frame["price"].dtype == np.float32 and frame["count"].dtype == np.float32
+    assert frame["price"].dtype == np.float32
+    assert frame["count"].dtype == np.float32
     for name in ("price", "count"):
         np.testing.assert_array_equal(frame[name], expected[name].to_numpy(np.float32))
     pd.testing.assert_frame_equal(
@@ -126,7 +127,8 @@ def test_a_split_shares_label_objects_and_one_index_per_side() -> None:
     parts = data.split(frame, "y", 0.25, 42, stratify=True)
     assert parts.y_train.dtype == object
     assert len({id(label) for label in parts.y_train}) == 2  # one object per class
-    assert parts.y_train.index is parts.x_train.index and parts.y_test.index is parts.x_test.index
+    assert parts.y_train.index is parts.x_train.index
+    assert parts.y_test.index is parts.x_test.index
     assert parts.x_train.index.isin(frame.index).all()  # the rows keep their labels
     # the rows the split of the plain labels gives
     _, test = train_test_split(frame["x"], test_size=0.25, random_state=42, stratify=frame["y"])
@@ -168,7 +170,7 @@ def test_one_dense_block_goes_on_c_ordered_and_never_as_the_callers_array() -> N
 
 
 @pytest.mark.parametrize(
-    "labels, weights",
+    ("labels", "weights"),
     [
         (["no", "yes"], [0.9, 0.1]),
         (["rare", "mid", "common"], [0.02, 0.38, 0.6]),
@@ -213,4 +215,5 @@ def test_a_config_error_for_precision_is_one_line(
     err = capsys.readouterr().err.strip()
     assert code != 0
     assert len(err.splitlines()) == 1
-    assert f"columns.{name}" in err and "precision applies to float columns" in err
+    assert f"columns.{name}" in err
+    assert "precision applies to float columns" in err

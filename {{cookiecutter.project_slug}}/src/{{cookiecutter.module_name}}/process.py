@@ -16,6 +16,7 @@ of a frame freed after the split stays with the process for the rest of the fit.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import os
@@ -40,10 +41,8 @@ def begin() -> None:
     # keeps what it frees; read by pyarrow when it is first imported.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     if sys.platform == "linux":
-        try:
+        with contextlib.suppress(OSError, AttributeError):  # not glibc (musl has no mallopt)
             ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-        except (OSError, AttributeError):  # not glibc (e.g. musl has no mallopt)
-            pass
 
 
 @contextmanager
