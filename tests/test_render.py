@@ -98,6 +98,7 @@ BASE_FILES = {
     "src/{module}/process.py",
     "src/{module}/stages/validate.py",
     "src/{module}/timings.py",
+    "src/{module}/trusted_types.py",
     "src/{module}/tracking.py",
     "src/{module}/validation.py",
     "tests/conftest.py",

@@ -1,7 +1,7 @@
 """What the pipeline skips or moves aside to be fast still gives what MLflow would have given.
 
-Each shortcut (process.py, local_store.py, figures.drawing, the requirements check skipped in
-tracking.py) is checked against the slow path it replaces.
+Each shortcut (process.py, local_store.py, trusted_types.py, figures.drawing, the requirements
+check skipped in tracking.py) is checked against the slow path it replaces.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
-from {{ cookiecutter.module_name }} import figures, local_store, process
+from {{ cookiecutter.module_name }} import figures, local_store, process, trusted_types
 from {{ cookiecutter.module_name }}.cli import main
 
 
@@ -92,6 +92,92 @@ def test_where_no_empty_store_can_be_kept_mlflow_builds_the_store(
     # then: nothing is seeded and nothing is left behind; MLflow creates the store itself
     assert not local_store.seed(f"sqlite:///{target}")
     assert not target.exists()
+
+
+# A fresh interpreter imports skops.io (as skops does, or through trusted_types with the kept
+# lists in argv[1]), then saves and loads a fitted model with this package's transformers, a
+# text target and scikit-learn's internal loss types (HistGradientBoosting) in it.
+SKOPS_IMPORT = """
+import json, sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import make_pipeline
+
+from {{ cookiecutter.module_name }} import features, trusted_types
+
+trusted_types.KEPT = Path(sys.argv[1])
+if sys.argv[2] == "skops":
+    import skops.io as skops_io
+else:
+    skops_io = trusted_types.import_skops_io()
+module = sys.modules[trusted_types.MODULE]
+rng = np.random.default_rng(0)
+x = pd.DataFrame(rng.normal(size=(60, 3)).astype("float32"), columns=["a", "b", "c"])
+y = np.where(x["a"] > 0, "yes", "no")
+steps = [features.DenseColumns(), features.BlockwiseStandardScaler()]
+model = make_pipeline(*steps, HistGradientBoostingClassifier(max_iter=3)).fit(x, y)
+untrusted = skops_io.get_untrusted_types(data=skops_io.dumps(model))
+loaded = skops_io.loads(skops_io.dumps(model), trusted=untrusted)
+print(json.dumps({
+    "names": trusted_types.names_of(module),
+    "built_by_skops": trusted_types.built_by_skops(module),
+    "untrusted": untrusted,
+    "same_predictions": bool((loaded.predict(x) == model.predict(x)).all()),
+}))
+"""
+
+
+def _skops_import(kept: Path, how: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", SKOPS_IMPORT, str(kept), how],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def test_skops_trusts_the_same_types_with_the_kept_lists(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    as_skops = _skops_import(kept, "skops")
+    first = _skops_import(kept, "kept")  # nothing kept yet: built by skops, then kept
+    again = _skops_import(kept, "kept")
+    assert first["built_by_skops"]
+    assert not again["built_by_skops"]  # the stand-in module, read from the kept file
+    assert again["names"] == first["names"] == as_skops["names"]
+    assert "SKLEARN_ESTIMATOR_TYPE_NAMES" in again["names"]
+    assert "SKLEARN_INTERNAL_TYPE_NAMES" in again["names"]
+    assert again["untrusted"] == as_skops["untrusted"]  # the same model trusts the same types
+    own = "{{ cookiecutter.module_name }}.features."
+    assert any(name.startswith(own) for name in again["untrusted"])
+    assert again["same_predictions"]
+    assert [path.name for path in kept.iterdir()] == [trusted_types.kept_path().name]
+
+
+def test_a_kept_file_skops_cannot_use_is_built_anew(tmp_path: Path) -> None:
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    path = kept / trusted_types.kept_path().name
+    full = _skops_import(kept, "skops")["names"]
+    lacking = {key: names for key, names in full.items() if key != "SCIPY_UFUNC_TYPE_NAMES"}
+    for stale in ("{not json", json.dumps(lacking)):
+        path.write_text(stale)
+        seen = _skops_import(kept, "kept")
+        assert seen["built_by_skops"]  # a name skops imports is missing: skops builds its lists
+        assert seen["same_predictions"]
+        assert json.loads(path.read_text()) == full  # and the file is whole again
+
+
+def test_where_nothing_can_be_kept_skops_builds_its_lists(tmp_path: Path) -> None:
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder would go")
+    seen = _skops_import(blocked / "kept", "kept")
+    assert seen["built_by_skops"]
+    assert seen["same_predictions"]
 
 
 def test_training_skips_mlflows_distribution_scan_and_still_pins_every_requirement(

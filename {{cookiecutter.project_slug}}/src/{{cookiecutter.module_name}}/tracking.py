@@ -24,7 +24,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from . import cancel, local_store
+from . import cancel, local_store, trusted_types
 from .config import Settings
 from .errors import RegistryError
 from .timings import timed
@@ -63,9 +63,9 @@ def preload(settings: Settings) -> None:
     behind the URI (SQLAlchemy for a database, REST for a server), MLflow's scikit-learn flavor
     and skops."""
     import mlflow.sklearn  # noqa: F401
-    import skops.io  # noqa: F401
     from mlflow.store.db.db_types import DATABASE_ENGINES
 
+    trusted_types.import_skops_io()
     if urlparse(tracking_uri(settings)).scheme.partition("+")[0] in DATABASE_ENGINES:
         import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
@@ -280,9 +280,8 @@ def training_dataset(settings: Settings, frame: Any, digest: str) -> Any:
 
 def _own_types(model: Any) -> list[str]:
     """Types skops does not trust by default but that this freshly trained model contains."""
-    import skops.io
-
-    return skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    skops_io = trusted_types.import_skops_io()
+    return skops_io.get_untrusted_types(data=skops_io.dumps(model))
 
 
 def run_link(settings: Settings, run: LoggedRun) -> str:
@@ -296,6 +295,7 @@ def run_link(settings: Settings, run: LoggedRun) -> str:
 def load_model(uri: str) -> Any:
     """The scikit-learn model behind an MLflow model URI."""
     with failing_closed(f"cannot load model {uri}"):
+        trusted_types.import_skops_io()  # before MLflow imports it
         return mlflow.sklearn.load_model(uri)
 
 
