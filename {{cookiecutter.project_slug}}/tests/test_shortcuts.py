@@ -347,3 +347,87 @@ def test_code_that_imports_the_package_keeps_its_collector(monkeypatch: pytest.M
     assert gc.get_freeze_count() == frozen
     assert process.end(0) == 0
     assert gc.get_freeze_count() == frozen
+
+
+# A command-line process (process.begin) that leaves with exit code 3 through process.leave:
+# argv[1] is a folder for what it leaves behind, argv[2] the scenario.
+LEAVING = """
+import atexit, logging, os, sys, tempfile, threading, time
+from pathlib import Path
+
+from {{ cookiecutter.module_name }} import process
+
+out, scenario = Path(sys.argv[1]), sys.argv[2]
+process.begin()
+exit_now = os._exit
+
+
+def skipping_the_teardown(code):  # what process.leave calls when it may
+    (out / "skipped teardown").write_text(str(code))
+    exit_now(code)
+
+
+os._exit = skipping_the_teardown
+atexit.register(lambda: (out / "atexit").write_text("ran"))
+scratch = tempfile.TemporaryDirectory()  # removed by its exit-time finalizer
+(out / "scratch").write_text(scratch.name)
+logging.basicConfig(filename=out / "log", level=logging.INFO)
+logging.info("logged")
+sys.stdout.write("x" * 1_000_000)  # still buffered: stdout is a pipe
+sys.stderr.write("to stderr")
+if scenario == "thread":
+    late = out / "thread"
+    threading.Thread(target=lambda: (time.sleep(0.5), late.write_text("done"))).start()
+if scenario == "closed stdout":
+    sys.stdout.close()
+process.leave(3)
+"""
+
+
+def _leave(tmp_path: Path, scenario: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", LEAVING, str(tmp_path), scenario],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_leaving_runs_the_exit_handlers_flushes_and_skips_the_teardown(tmp_path: Path) -> None:
+    done = _leave(tmp_path, "plain")
+    assert done.returncode == 3
+    assert done.stdout == "x" * 1_000_000
+    assert done.stderr == "to stderr"
+    assert (tmp_path / "skipped teardown").read_text() == "3"
+    assert (tmp_path / "atexit").read_text() == "ran"
+    assert "logged" in (tmp_path / "log").read_text()
+    assert not Path((tmp_path / "scratch").read_text()).exists()
+
+
+@pytest.mark.parametrize("scenario", ["thread", "closed stdout"])
+def test_leaving_exits_as_usual_when_a_thread_runs_or_a_stream_is_closed(
+    tmp_path: Path, scenario: str
+) -> None:
+    done = _leave(tmp_path, scenario)
+    assert done.returncode == 3
+    assert done.stderr == "to stderr"
+    assert not (tmp_path / "skipped teardown").exists()  # the usual exit
+    assert (tmp_path / "atexit").read_text() == "ran"
+    assert not Path((tmp_path / "scratch").read_text()).exists()
+    if scenario == "thread":
+        assert (tmp_path / "thread").read_text() == "done"  # waited for, as a normal exit does
+        assert done.stdout == "x" * 1_000_000
+
+
+def test_a_command_exits_with_its_code_and_its_whole_output(project: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "{{ cookiecutter.module_name }}", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=project)
+
+    wrote = cli("data")
+    assert wrote.returncode == 0
+    assert wrote.stdout.startswith("wrote ")
+    assert wrote.stdout.endswith(".csv\n")
+    bad = cli("--config", "missing.yaml", "validate")
+    assert bad.returncode == 2
+    assert "missing.yaml: file not found" in bad.stderr

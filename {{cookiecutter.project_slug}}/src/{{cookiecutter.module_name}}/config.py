@@ -245,6 +245,11 @@ class Schema(_Settings):
         }
 
 
+# yaml.safe_load's loader, built on libyaml where PyYAML has it: the same documents, 10x faster
+# (a command reads the schema several times).
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _first_error(error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in first["loc"]) or "(top level)"
@@ -254,7 +259,7 @@ def _first_error(error: ValidationError) -> str:
 def _load(path: Path | str, model: type[_Model]) -> _Model:
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except IsADirectoryError:
