@@ -94,6 +94,41 @@ def test_where_no_empty_store_can_be_kept_mlflow_builds_the_store(
     assert not target.exists()
 
 
+def test_the_empty_store_gives_the_head_revision_mlflow_finds_in_its_migrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.store.db.utils import _get_latest_schema_revision
+
+    monkeypatch.setattr(local_store, "SEEDS", tmp_path / "seeds")
+    assert local_store.head_revision() is None  # no empty store yet: MLflow finds it itself
+    assert local_store.seed(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert local_store.head_revision() == _get_latest_schema_revision()
+
+
+def test_a_store_behind_mlflows_schema_is_still_refused_with_mlflows_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from mlflow.exceptions import MlflowException
+
+    from {{ cookiecutter.module_name }} import tracking
+    from {{ cookiecutter.module_name }}.config import load_settings
+
+    # given: a store whose schema an older MLflow left (one migration behind)
+    behind = project / "old" / "mlflow.db"
+    assert local_store.seed(f"sqlite:///{behind}")
+    with sqlite3.connect(behind) as db:
+        db.execute("UPDATE alembic_version SET version_num = 'an-older-revision'")
+    db.close()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{behind}")
+    # then: MLflow's own check still runs, against the head the empty store gives
+    with pytest.raises(MlflowException, match="out-of-date database schema"):
+        tracking.connect(load_settings())
+    assert local_store.head_revision() is not None
+    import mlflow.store.db.utils as utils
+
+    assert utils._get_latest_schema_revision.__module__ == utils.__name__  # put back
+
+
 # A fresh interpreter imports skops.io (as skops does, or through trusted_types with the kept
 # lists in argv[1]), then saves and loads a fitted model with this package's transformers, a
 # text target and scikit-learn's internal loss types (HistGradientBoosting) in it.

@@ -6,10 +6,14 @@ this environment (``<sys.prefix>/share/mlflow-stores/``, so an upgraded MLflow b
 every new store after that is a copy of it. It holds the schema and MLflow's own rows, without
 the Default experiment, which MLflow then creates in each copy with that store's artifact root.
 Anything that goes wrong here (a read-only environment, a full disk) leaves the store to MLflow.
+
+The empty store is also at the head of this MLflow's migrations, so ``head_revision`` reads that
+revision from it instead of MLflow loading all its migration scripts to find it again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -41,8 +45,24 @@ def seed(uri: str) -> bool:
         return False
 
 
+def head_revision() -> str | None:
+    """The schema revision this MLflow migrates new stores to, read from its empty store (None
+    until there is one)."""
+    try:
+        uri = f"{_empty_path().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as db:
+            rows = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    except (sqlite3.Error, ValueError):  # ValueError: a relative sys.prefix has no file URI
+        return None
+    return rows[0][0] if len(rows) == 1 else None
+
+
+def _empty_path() -> Path:
+    return SEEDS / f"mlflow-{version('mlflow')}.db"
+
+
 def _empty_store() -> Path:
-    path = SEEDS / f"mlflow-{version('mlflow')}.db"
+    path = _empty_path()
     if path.exists():
         return path
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
