@@ -113,7 +113,7 @@ def test_a_store_behind_mlflows_schema_is_still_refused_with_mlflows_error(
     from {{ cookiecutter.module_name }} import tracking
     from {{ cookiecutter.module_name }}.config import load_settings
 
-    # given: a store whose schema an older MLflow left (one migration behind)
+    # given: a store at a revision other than this MLflow's head (as an older MLflow leaves it)
     behind = project / "old" / "mlflow.db"
     assert local_store.seed(f"sqlite:///{behind}")
     with sqlite3.connect(behind) as db:
@@ -165,15 +165,21 @@ print(json.dumps({
 """
 
 
-def _skops_import(kept: Path, how: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", SKOPS_IMPORT, str(kept), how],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+def _script(script: str, *args: object, timeout: int = 120) -> subprocess.CompletedProcess:
+    """``script`` run by a fresh interpreter with ``args`` as its arguments."""
+    command = [sys.executable, "-c", script, *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def _reported(script: str, *args: object, timeout: int = 120) -> dict:
+    """What ``script`` printed as JSON on its last line, once it succeeded."""
+    done = _script(script, *args, timeout=timeout)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout.splitlines()[-1])
+
+
+def _skops_import(kept: Path, how: str) -> dict:
+    return _reported(SKOPS_IMPORT, kept, how, timeout=300)
 
 
 def test_skops_trusts_the_same_types_with_the_kept_lists(tmp_path: Path) -> None:
@@ -300,14 +306,7 @@ print(json.dumps(seen))
 
 
 def _drawing(tmp_path: Path, scenario: str, task: str = "classification") -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", DRAWING, str(tmp_path), scenario, task],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.splitlines()[-1])
+    return _reported(DRAWING, tmp_path, scenario, task)
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
@@ -420,12 +419,7 @@ process.leave(3)
 
 
 def _leave(tmp_path: Path, scenario: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-c", LEAVING, str(tmp_path), scenario],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return _script(LEAVING, tmp_path, scenario)
 
 
 def test_leaving_runs_the_exit_handlers_flushes_and_skips_the_teardown(tmp_path: Path) -> None:

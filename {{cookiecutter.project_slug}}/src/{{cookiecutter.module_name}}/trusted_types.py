@@ -62,11 +62,11 @@ def built_by_skops(module: ModuleType) -> bool:
 
 def names_of(module: ModuleType) -> dict[str, list[str]]:
     """Every list of names the module holds (what skops' other modules import from it)."""
-    return {
-        key: list(value)
-        for key, value in vars(module).items()
-        if isinstance(value, list) and all(isinstance(item, str) for item in value)
-    }
+    return {key: list(value) for key, value in vars(module).items() if _is_names(value)}
+
+
+def _is_names(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def _read(path: Path) -> dict[str, list[str]] | None:
@@ -74,10 +74,7 @@ def _read(path: Path) -> dict[str, list[str]] | None:
         names = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    valid = isinstance(names, dict) and all(
-        isinstance(value, list) and all(isinstance(item, str) for item in value)
-        for value in names.values()
-    )
+    valid = isinstance(names, dict) and all(_is_names(value) for value in names.values())
     return names if valid else None
 
 
