@@ -87,6 +87,7 @@ BASE_FILES = {
     "src/{module}/stages/roles.py",
     "src/{module}/stages/schema.py",
     "src/{module}/data.py",
+    "src/{module}/deferred.py",
     "src/{module}/errors.py",
     "src/{module}/figures.py",
     "src/{module}/gate.py",

@@ -1,7 +1,7 @@
 """What the pipeline skips or moves aside to be fast still gives what MLflow would have given.
 
-Each shortcut (process.py, local_store.py, trusted_types.py, figures.drawing, the requirements
-check skipped in tracking.py) is checked against the slow path it replaces.
+Each shortcut (process.py, local_store.py, trusted_types.py, deferred.py, figures.drawing, the
+requirements check skipped in tracking.py) is checked against the slow path it replaces.
 """
 
 from __future__ import annotations
@@ -251,6 +251,74 @@ def test_training_skips_mlflows_distribution_scan_and_still_pins_every_requireme
     model = mlflow.sklearn.load_model(uri)
     frame = pd.read_csv(project / "data" / "raw" / "training.csv")
     assert len(model.predict(frame.drop(columns="target").head(3))) == 3
+
+
+# MLflow's gateway package in a fresh interpreter: argv[1] says whether the package is imported
+# first (deferred.defer then stands in for mlflow.gateway) or MLflow is (it imports the package
+# itself); argv[2] whether a whole pipeline runs (in the working directory) before the gateway's
+# first use. Prints what it saw as JSON.
+GATEWAY = """
+import json, sys
+first, pipeline = sys.argv[1], sys.argv[2] == "pipeline"
+if first == "mlflow":
+    import mlflow
+from {{ cookiecutter.module_name }} import deferred
+from {{ cookiecutter.module_name }}.cli import main
+import mlflow
+
+def standing_in():
+    return isinstance(sys.modules["mlflow.gateway"], deferred.Deferred)
+
+seen = {"stand_in_at_import": standing_in()}
+if pipeline:
+    assert main(["data"]) == 0
+    assert main(["pipeline"]) == 0
+    seen["stand_in_after_pipeline"] = standing_in()
+    seen["fastapi_after_pipeline"] = "fastapi" in sys.modules
+held = mlflow.gateway  # what `from mlflow import gateway` gave the code that ran so far
+from mlflow.gateway.constants import MLFLOW_GATEWAY_HEALTH_ENDPOINT
+seen["stand_in_after_its_module"] = standing_in()
+from mlflow.gateway import get_gateway_uri, set_gateway_uri
+real = sys.modules["mlflow.gateway"]
+seen["real_after_use"] = not isinstance(real, deferred.Deferred)
+seen["one_package"] = mlflow.gateway is real and held.set_gateway_uri is set_gateway_uri
+seen["its_module_on_it"] = real.constants is sys.modules["mlflow.gateway.constants"]
+set_gateway_uri("http://127.0.0.1:5000")
+seen["uri"] = get_gateway_uri()
+seen["names"] = sorted(name for name in dir(real) if not name.startswith("_"))
+print(json.dumps(seen))
+"""
+
+
+def test_mlflows_gateway_loads_on_first_use_as_mlflow_would_load_it(tmp_path: Path) -> None:
+    deferred_gateway = _reported(GATEWAY, "package", "no pipeline")
+    mlflows_own = _reported(GATEWAY, "mlflow", "no pipeline")
+    assert deferred_gateway["stand_in_at_import"] is True
+    assert deferred_gateway["stand_in_after_its_module"] is True  # a module, not the package
+    assert mlflows_own["stand_in_at_import"] is False  # MLflow first: nothing is deferred
+    for seen in (deferred_gateway, mlflows_own):
+        assert seen["real_after_use"] is True
+        assert seen["one_package"] is True
+        assert seen["its_module_on_it"] is True
+        assert seen["uri"] == "http://127.0.0.1:5000"
+    assert deferred_gateway["names"] == mlflows_own["names"]
+
+
+def test_a_pipeline_never_needs_mlflows_gateway(project: Path) -> None:
+    seen = _reported(GATEWAY, "package", "pipeline", timeout=300)
+    assert seen["stand_in_after_pipeline"] is True
+    assert seen["fastapi_after_pipeline"] is False
+    assert seen["real_after_use"] is True
+
+
+def test_nothing_is_deferred_once_imported_or_when_not_a_package() -> None:
+    from {{ cookiecutter.module_name }} import deferred
+
+    assert "mlflow" in sys.modules  # imported by this suite
+    assert deferred.defer("mlflow.gateway") is False
+    assert deferred.defer("json.decoder") is False  # imported already
+    assert deferred.defer("{{ cookiecutter.module_name }}_no_such_package.part") is False
+    assert deferred.defer("this_module_does_not_exist") is False
 
 
 # The drawing process is forked only from a single-threaded process (figures._can_fork), and this
