@@ -76,3 +76,16 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert "predict-time checks / in-process predict, 500 rows" in table
     assert "| `make pipeline`, warm store |" in table
     assert "Stage breakdown" in table
+    # how long each section took, the skipped ones absent, the total last
+    sections = report["section_s"]
+    assert list(sections) == [
+        "set-up",
+        "render",
+        "pipeline",
+        "scaling",
+        "contract",
+        "new_stages",
+        "total",
+    ]
+    assert sections["total"] >= sum(v for k, v in sections.items() if k != "total") - 1
+    assert "| total |" in table
