@@ -221,19 +221,24 @@ def test_where_nothing_can_be_kept_skops_builds_its_lists(tmp_path: Path) -> Non
     assert seen["same_predictions"]
 
 
-def test_training_skips_mlflows_distribution_scan_and_still_pins_every_requirement(
+def test_training_skips_mlflows_distribution_scan_and_gateway_and_still_pins_every_requirement(
     project: Path,
 ) -> None:
-    # given: a training run in a process of its own (nothing else has scanned distributions)
+    # given: a training run in a process of its own (nothing else has scanned distributions),
+    # which imports the package first, as `python -m` does
     code = (
         "import sys\n"
+        "from {{ cookiecutter.module_name }} import deferred\n"
+        "from {{ cookiecutter.module_name }}.cli import main\n"
         "import mlflow.pyfunc\n"
         "from mlflow.utils import environment, requirements_utils\n"
-        "from {{ cookiecutter.module_name }}.cli import main\n"
         "assert main(['train']) == 0\n"
         "assert requirements_utils._MODULES_TO_PACKAGES is None, 'distributions were scanned'\n"
         "for module in (environment, mlflow.pyfunc):\n"
         "    assert module.warn_dependency_requirement_mismatches.__name__ != '<lambda>'\n"
+        "# nor did training, MLflow's logging or skops need MLflow's gateway (deferred.py)\n"
+        "assert isinstance(sys.modules['mlflow.gateway'], deferred.Deferred)\n"
+        "assert 'fastapi' not in sys.modules\n"
     )
     assert main(["data"]) == 0
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
@@ -255,27 +260,19 @@ def test_training_skips_mlflows_distribution_scan_and_still_pins_every_requireme
 
 # MLflow's gateway package in a fresh interpreter: argv[1] says whether the package is imported
 # first (deferred.defer then stands in for mlflow.gateway) or MLflow is (it imports the package
-# itself); argv[2] whether a whole pipeline runs (in the working directory) before the gateway's
-# first use. Prints what it saw as JSON.
+# itself). Prints what it saw as JSON.
 GATEWAY = """
 import json, sys
-first, pipeline = sys.argv[1], sys.argv[2] == "pipeline"
-if first == "mlflow":
+if sys.argv[1] == "mlflow":
     import mlflow
 from {{ cookiecutter.module_name }} import deferred
-from {{ cookiecutter.module_name }}.cli import main
 import mlflow
 
 def standing_in():
     return isinstance(sys.modules["mlflow.gateway"], deferred.Deferred)
 
 seen = {"stand_in_at_import": standing_in()}
-if pipeline:
-    assert main(["data"]) == 0
-    assert main(["pipeline"]) == 0
-    seen["stand_in_after_pipeline"] = standing_in()
-    seen["fastapi_after_pipeline"] = "fastapi" in sys.modules
-held = mlflow.gateway  # what `from mlflow import gateway` gave the code that ran so far
+held = mlflow.gateway  # what `from mlflow import gateway` gave MLflow's own modules
 from mlflow.gateway.constants import MLFLOW_GATEWAY_HEALTH_ENDPOINT
 seen["stand_in_after_its_module"] = standing_in()
 from mlflow.gateway import get_gateway_uri, set_gateway_uri
@@ -290,9 +287,9 @@ print(json.dumps(seen))
 """
 
 
-def test_mlflows_gateway_loads_on_first_use_as_mlflow_would_load_it(tmp_path: Path) -> None:
-    deferred_gateway = _reported(GATEWAY, "package", "no pipeline")
-    mlflows_own = _reported(GATEWAY, "mlflow", "no pipeline")
+def test_mlflows_gateway_loads_on_first_use_as_mlflow_would_load_it() -> None:
+    deferred_gateway = _reported(GATEWAY, "package")
+    mlflows_own = _reported(GATEWAY, "mlflow")
     assert deferred_gateway["stand_in_at_import"] is True
     assert deferred_gateway["stand_in_after_its_module"] is True  # a module, not the package
     assert mlflows_own["stand_in_at_import"] is False  # MLflow first: nothing is deferred
@@ -302,13 +299,6 @@ def test_mlflows_gateway_loads_on_first_use_as_mlflow_would_load_it(tmp_path: Pa
         assert seen["its_module_on_it"] is True
         assert seen["uri"] == "http://127.0.0.1:5000"
     assert deferred_gateway["names"] == mlflows_own["names"]
-
-
-def test_a_pipeline_never_needs_mlflows_gateway(project: Path) -> None:
-    seen = _reported(GATEWAY, "package", "pipeline", timeout=300)
-    assert seen["stand_in_after_pipeline"] is True
-    assert seen["fastapi_after_pipeline"] is False
-    assert seen["real_after_use"] is True
 
 
 def test_nothing_is_deferred_once_imported_or_when_not_a_package() -> None:
