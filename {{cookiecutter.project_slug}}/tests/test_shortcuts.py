@@ -1,7 +1,8 @@
 """What the pipeline skips or moves aside to be fast still gives what MLflow would have given.
 
-Each shortcut (process.py, local_store.py, trusted_types.py, deferred.py, figures.drawing, the
-requirements check skipped in tracking.py) is checked against the slow path it replaces.
+Each shortcut (process.py, local_store.py, trusted_types.py, deferred.py, figures.aside for
+training's figures and the monitor report's plots, the requirements check skipped in tracking.py)
+is checked against the slow path it replaces.
 """
 
 from __future__ import annotations
@@ -402,6 +403,60 @@ def test_with_other_threads_the_figures_are_drawn_in_this_process(tmp_path: Path
         other.join()
     assert [p.name for p in paths] == ["confusion_matrix.png"]
     assert paths[0].stat().st_size > 0
+
+
+# The monitor report's plots in a fresh interpreter (single-threaded, so the fork is allowed):
+# argv[1] is a folder, argv[2] "fork" or "here" (the fork refused). Prints what it saw as JSON.
+MONITOR_PLOTS = """
+import hashlib, json, os, sys
+from pathlib import Path
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np, pandas as pd
+from {{ cookiecutter.module_name }} import figures
+from {{ cookiecutter.module_name }}.stages import monitor
+
+out, how = Path(sys.argv[1]), sys.argv[2]
+if how == "here":
+    figures._can_fork = lambda: False
+draw = monitor._png
+
+def recording(plt, name, *rest):
+    (out / f"{name}-by-{os.getpid()}").touch()
+    return draw(plt, name, *rest)
+
+monitor._png = recording
+rng = np.random.default_rng(0)
+counts = {"kind": "categorical", "counts": {"a": 5, "b": 3}}
+plots = [("predictions", counts, pd.Series(list("abba")))]
+for i in range(4):
+    numbers = {"kind": "numeric", "values": rng.normal(size=200).tolist()}
+    plots.append((f"x{i}", numbers, pd.Series(rng.normal(size=50))))
+pngs = monitor._pngs(plt, plots)
+print(json.dumps({
+    "pid": os.getpid(),
+    "digests": [hashlib.sha256(png).hexdigest() for png in pngs],
+    "png": all(png.startswith(b"\\x89PNG") for png in pngs),
+    "drawn_by": {p.name.split("-by-")[0]: int(p.name.split("-by-")[1]) for p in out.iterdir()},
+}))
+"""
+
+
+def test_the_monitor_report_draws_half_its_plots_aside_and_the_same_pictures(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "fork").mkdir()
+    (tmp_path / "here").mkdir()
+    aside = _reported(MONITOR_PLOTS, tmp_path / "fork", "fork")
+    here = _reported(MONITOR_PLOTS, tmp_path / "here", "here")
+    assert aside["png"] and here["png"]
+    assert aside["digests"] == here["digests"]  # byte for byte, in the same order
+    assert len(set(here["digests"])) == 5
+    assert set(here["drawn_by"].values()) == {here["pid"]}
+    by_parent = {name for name, pid in aside["drawn_by"].items() if pid == aside["pid"]}
+    assert by_parent == {"predictions", "x0"}  # the first half; the rest by the forked process
+    assert len(set(aside["drawn_by"].values())) == 2
 
 
 @pytest.fixture

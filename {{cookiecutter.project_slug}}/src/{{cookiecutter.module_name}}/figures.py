@@ -1,7 +1,8 @@
 """Evaluation plots written as PNG: confusion matrix, or residuals and predicted-vs-actual.
 
 ``drawing`` draws them in a forked process while the caller goes on with its tracking calls:
-matplotlib's import and the drawing take the other core instead of the pipeline's time.
+matplotlib's import and the drawing take the other core instead of the pipeline's time. ``aside``
+runs any such work in a forked process (the monitor report draws half its plots with it).
 """
 
 from __future__ import annotations
@@ -72,30 +73,44 @@ def drawing(
     task: str, y_test: pd.Series, predicted: np.ndarray, out: Path
 ) -> Iterator[Callable[[], list[Path]]]:
     """Draw the figures aside (a forked process) during the block; the yielded function waits for
-    them and returns their paths. If the drawing process fails, or cannot be forked, the figures
-    are drawn in this process instead, so a real plotting error surfaces here. Leaving the block
-    early (an error, a cancellation) stops the drawing process."""
+    them and returns their paths (see ``aside``)."""
+    with aside(lambda: write_figures(task, y_test, predicted, out)) as wait:
+
+        def paths() -> list[Path]:
+            wait()
+            return [out / name for name in FIGURES[task]]
+
+        yield paths
+
+
+@contextmanager
+def aside(work: Callable[[], object]) -> Iterator[Callable[[], None]]:
+    """Run ``work`` in a forked process during the block; the yielded function waits for it. If
+    the process fails, or cannot be forked, ``work`` runs in this process instead, so a real
+    error surfaces here. Leaving the block early (an error, a cancellation) stops the process."""
     pid = os.fork() if _can_fork() else None
-    if pid == 0:  # the child: draw, then leave without running the parent's exit handlers
+    if pid == 0:  # the child: work, then leave without running the parent's exit handlers
         code = 1
         try:
-            write_figures(task, y_test, predicted, out)
+            work()
             code = 0
         finally:
             os._exit(code)
     waited = False
 
-    def paths() -> list[Path]:
+    def wait() -> None:
         nonlocal waited
+        if waited:
+            return
+        waited = True
         if pid is not None:
-            waited = True
             _, status = os.waitpid(pid, 0)
             if os.waitstatus_to_exitcode(status) == 0:
-                return [out / name for name in FIGURES[task]]
-        return write_figures(task, y_test, predicted, out)
+                return
+        work()
 
     try:
-        yield paths
+        yield wait
     finally:
         if pid is not None and not waited:
             os.kill(pid, signal.SIGKILL)
