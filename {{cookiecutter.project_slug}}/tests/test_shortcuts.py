@@ -450,7 +450,8 @@ def test_the_monitor_report_draws_half_its_plots_aside_and_the_same_pictures(
     (tmp_path / "here").mkdir()
     aside = _reported(MONITOR_PLOTS, tmp_path / "fork", "fork")
     here = _reported(MONITOR_PLOTS, tmp_path / "here", "here")
-    assert aside["png"] and here["png"]
+    assert aside["png"]
+    assert here["png"]
     assert aside["digests"] == here["digests"]  # byte for byte, in the same order
     assert len(set(here["digests"])) == 5
     assert set(here["drawn_by"].values()) == {here["pid"]}

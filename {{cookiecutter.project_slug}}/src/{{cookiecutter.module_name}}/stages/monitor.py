@@ -292,7 +292,7 @@ def drift_html(
     plots = [("predictions", reference["prediction"], pd.Series(predictions))]
     plots += [(name, reference["columns"][name], batch[name]) for name in plotted[:MAX_PLOTS]]
     images = []
-    for (name, _, _), png in zip(plots, _pngs(plt, plots)):
+    for (name, _, _), png in zip(plots, _pngs(plt, plots), strict=True):
         encoded = base64.b64encode(png).decode()
         images.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">')
     verdict = "Drift detected" if report["drift"] else "No drift"
@@ -321,7 +321,7 @@ def _pngs(plt: Any, plotted: list[tuple[str, dict[str, Any], Any]]) -> list[byte
         paths = [Path(folder) / f"{index}.png" for index in range(half, len(plotted))]
 
         def second_half() -> None:
-            for path, plot in zip(paths, plotted[half:]):
+            for path, plot in zip(paths, plotted[half:], strict=True):
                 path.write_bytes(_png(plt, *plot))
 
         with figures.aside(second_half) as wait:
