@@ -35,7 +35,7 @@ def defer(name: str) -> bool:
     """Put a stand-in for package ``name`` in ``sys.modules`` unless its top-level package is
     imported already; True when it did."""
     top, _, _ = name.partition(".")
-    if top in sys.modules or name in sys.modules:
+    if top in sys.modules:
         return False
     found = importlib.util.find_spec(top)  # a top-level package's spec: nothing is imported
     locations = found.submodule_search_locations if found is not None else None
@@ -57,11 +57,8 @@ def load(stand_in: Deferred) -> ModuleType:
     name = stand_in.__name__
     if sys.modules.get(name) is stand_in:
         del sys.modules[name]
-    real = importlib.import_module(name)
+    real = importlib.import_module(name)  # which also binds it on its parent package
     for key, value in vars(stand_in).items():  # its modules imported while it stood in
         if isinstance(value, ModuleType) and not hasattr(real, key):
             setattr(real, key, value)
-    parent, _, child = name.rpartition(".")
-    if parent in sys.modules:
-        setattr(sys.modules[parent], child, real)
     return real
