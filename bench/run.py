@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.act import act, init_repository  # noqa: E402
+from tests.act import AS_ON_RUNNERS, act, init_repository  # noqa: E402
 from tests.github_stand_in import GitHubStandIn  # noqa: E402
 from tests.helpers import bake, run, tools_env  # noqa: E402
 
@@ -253,12 +253,12 @@ def workflow_overhead(out: Path) -> dict:
     # The same targets, job by job, each in its own copy with its own fresh .venv, scheduled as
     # act schedules the jobs: ci.yml's lint and test side by side (act runs as many jobs at once
     # as there are CPUs), then model.yml's train job. Installed as the workflows install
-    # (COMPILE=0), with bytecode written on import and CI=true, as under act and on GitHub.
+    # (COMPILE=0), with bytecode written on import and CI=true, as act's jobs run them.
     waves = [
         [["install", "COMPILE=0", "lint"], ["install", "COMPILE=0", "test"]],
         [["install", "COMPILE=0", "validate", "train", "gate", "export-model"]],
     ]
-    as_on_runners = {"PYTHONDONTWRITEBYTECODE": "", "CI": "true"}
+    as_on_runners = {**AS_ON_RUNNERS, "CI": "true"}
     start = time.perf_counter()
     for number, wave in enumerate(waves):
         copies = []

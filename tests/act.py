@@ -18,6 +18,9 @@ STAND_INS = {
     "actions/upload-artifact": "upload-artifact",
     "actions/download-artifact": "download-artifact",
 }
+# GitHub's runners write bytecode on import (this machine sets PYTHONDONTWRITEBYTECODE; empty
+# means unset). act's jobs get it; the benchmark's direct runs of the same targets too.
+AS_ON_RUNNERS = {"PYTHONDONTWRITEBYTECODE": ""}
 USES = re.compile(r"uses: ([\w-]+/[\w-]+)@([0-9a-f]{40})")
 
 
@@ -123,13 +126,12 @@ def act(
         event_file.write_text(json.dumps(payload))
         args += ["-e", str(event_file)]
     # A fresh XDG cache gives every run its own act work folder (and so its own .venv); uv keeps
-    # its shared package cache, as setup-uv's cache does on GitHub. GitHub's runners write
-    # bytecode on import (this machine sets PYTHONDONTWRITEBYTECODE; empty means unset).
+    # its shared package cache, as setup-uv's cache does on GitHub.
     env = {
         **tools_env(),
         "XDG_CACHE_HOME": str(work / "xdg"),
         "UV_CACHE_DIR": _uv_cache_dir(),
-        "PYTHONDONTWRITEBYTECODE": "",
+        **AS_ON_RUNNERS,
     }
     result = run(args, cwd=project, env=env, timeout=1800)
     events = []
