@@ -7,13 +7,14 @@ import json
 import math
 import os
 import subprocess
+import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import data, figures, gate, monitoring, process, tracking
+from . import data, figures, gate, model_files, monitoring, process, tracking
 from .config import ConfigError, Schema, SearchSettings, Settings, load_schema
 from .console import warning
 from .errors import DataError, GateFailed, RegistryError, UsageError
@@ -345,7 +346,7 @@ def _production_metrics(
         return None, f"none yet (no version has alias `{alias}`)", []
     label = f"version {production.version} (`{alias}`)"
     parts = _split(settings, frame, schema)
-    model = tracking.load_model(f"models:/{settings.registry.model_name}@{alias}")
+    model, _ = tracking.load_version(settings, production)
     try:
         metrics = score(settings.task, model, parts.x_test, parts.y_test)
         if baseline is not None:
@@ -518,8 +519,8 @@ def rollback(settings: Settings, previous: int | None) -> str:
 def load_for_prediction(settings: Settings, alias: str) -> tuple[Any, dict[str, Any], Any]:
     """The model behind ``alias``, its predict-time contract and its registry version."""
     model_version = _registered(settings, alias, None)
-    uri = f"models:/{settings.registry.model_name}@{alias}"
-    return tracking.load_model(uri), tracking.model_contract(uri), model_version
+    model, contract_ = tracking.load_version(settings, model_version)
+    return model, contract_, model_version
 
 
 def predict_frame(model: Any, contract_: dict[str, Any], frame: pd.DataFrame) -> Prediction:
@@ -594,11 +595,11 @@ def export_model(
     ``alias``) into ``output``."""
     if alias is None and number is None:
         uri = _read_json(settings.reports_dir / "metrics.json", "train")["model_uri"]
-    else:
-        model_version = _registered(settings, alias, number)
-        uri = f"models:/{settings.registry.model_name}/{model_version.version}"
-    tracking.connect(settings)
-    return tracking.download_model(uri, output)
+        tracking.connect(settings)
+        return tracking.download_model(uri, output)
+    model_version = _registered(settings, alias, number)
+    tracking.verified_files(settings, model_version, output)
+    return output
 
 
 def model_card(settings: Settings, alias: str | None = None, number: int | None = None) -> str:
@@ -607,6 +608,8 @@ def model_card(settings: Settings, alias: str | None = None, number: int | None 
     name = settings.registry.model_name
     model_version = _registered(settings, alias, number)
     params, metrics, _ = tracking.run_details(model_version.run_id)
+    with tempfile.TemporaryDirectory() as scratch:
+        files = tracking.verified_files(settings, model_version, Path(scratch) / "model")
     tags = model_version.tags
     aliases = ", ".join(f"`{a}`" for a in sorted(model_version.aliases)) or "none yet"
     lines = [
@@ -622,6 +625,17 @@ def model_card(settings: Settings, alias: str | None = None, number: int | None 
     if "pr_number" in tags:
         head = f" (head `{tags['pr_head_sha']}`)" if "pr_head_sha" in tags else ""
         lines.append(f"- Pull request: #{tags['pr_number']}{head}")
+    lines += [
+        "",
+        "## Model files",
+        "",
+        f"Digest (`{model_files.DIGEST_TAG}`, checked before every load): "
+        f"`{tags[model_files.DIGEST_TAG]}`",
+        "",
+        "| file | sha256 |",
+        "|---|---|",
+    ]
+    lines += [f"| `{path}` | `{sha}` |" for path, sha in sorted(files.items())]
     lines += ["", "## Metrics (test split)", "", "| metric | value |", "|---|---|"]
     lines += [f"| {key} | {value:.4f} |" for key, value in sorted(metrics.items())]
     lines += ["", "## Parameters", "", "| parameter | value |", "|---|---|"]

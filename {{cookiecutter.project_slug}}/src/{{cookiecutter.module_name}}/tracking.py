@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
+import tempfile
 import time
 import uuid
 import warnings
@@ -24,7 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from . import cancel, local_store, trusted_types
+from . import cancel, local_store, model_files, trusted_types
 from .config import Settings
 from .errors import RegistryError
 from .timings import timed
@@ -322,11 +324,66 @@ def run_link(settings: Settings, run: LoggedRun) -> str:
     return f"run `{run.run_id}` (`make mlflow-ui` to browse)"
 
 
-def load_model(uri: str) -> Any:
-    """The scikit-learn model behind an MLflow model URI."""
-    with failing_closed(f"cannot load model {uri}"):
-        trusted_types.import_skops_io()  # before MLflow imports it
-        return mlflow.sklearn.load_model(uri)
+def load_version(settings: Settings, model_version: ModelVersion) -> tuple[Any, dict[str, Any]]:
+    """The scikit-learn model of registry version ``model_version`` and its predict-time
+    contract, from files whose digest matches the version's ``model_sha256`` tag and only if it is
+    a skops model (model_files.verify): RegistryError naming the version otherwise, before
+    anything in the files is deserialised."""
+    name = settings.registry.model_name
+    what = f"{name} version {model_version.version}"
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = _download(settings, model_version, Path(scratch))
+        try:
+            flavor = model_files.verify(directory, model_version.tags.get(model_files.DIGEST_TAG))
+        except model_files.Refused as error:
+            raise RegistryError(f"refusing to load {what}: {error}") from None
+        skops_io = trusted_types.import_skops_io()
+        try:
+            model = skops_io.load(
+                directory / model_files.SKOPS_FILE, trusted=flavor.get("skops_trusted_types")
+            )
+        except Exception as error:  # noqa: BLE001 -- skops raises many kinds; all mean "cannot"
+            raise RegistryError(f"cannot load {what}: {_first_line(error)}") from None
+        with failing_closed(f"cannot read the MLmodel file of {what}"):
+            contract_ = _contract(mlflow.models.Model.load(str(directory)))
+    return model, contract_
+
+
+def verified_files(
+    settings: Settings, model_version: ModelVersion, destination: Path
+) -> dict[str, str]:
+    """Copy registry version ``model_version`` into ``destination`` once its files match its
+    ``model_sha256`` tag (RegistryError naming the version, and nothing copied, when they do not);
+    the SHA-256 of each file, by path."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=destination.parent) as scratch:
+        directory = _download(settings, model_version, Path(scratch))
+        try:
+            model_files.verify(directory, model_version.tags.get(model_files.DIGEST_TAG))
+        except model_files.Refused as error:
+            what = f"{settings.registry.model_name} version {model_version.version}"
+            raise RegistryError(f"refusing {what}: {error}") from None
+        shutil.copytree(directory, destination, dirs_exist_ok=True)
+        return model_files.file_digests(directory)
+
+
+def _download(settings: Settings, model_version: ModelVersion, destination: Path) -> Path:
+    connect(settings)
+    uri = f"models:/{settings.registry.model_name}/{model_version.version}"
+    return download_model(uri, destination)
+
+
+def files_digest(model_uri: str) -> str:
+    """The ``model_sha256`` of the model at ``model_uri``, refusing any model that is not a
+    scikit-learn model saved with skops."""
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = download_model(model_uri, Path(scratch))
+        found = model_files.digest(model_files.file_digests(directory))
+        try:
+            model_files.verify(directory, found)
+        except model_files.Refused as error:
+            raise RegistryError(f"not registering {model_uri}: {error}") from None
+    return found
 
 
 def input_example(uri: str) -> pd.DataFrame:
@@ -341,21 +398,19 @@ _SIGNATURE_DTYPES = {"double": "float", "float": "float", "long": "int", "intege
 _SIGNATURE_DTYPES |= {"boolean": "bool", "datetime": "datetime"}
 
 
-def model_contract(uri: str) -> dict[str, Any]:
-    """The predict-time contract stored with the model (see contract.py).
+def _contract(model: Any) -> dict[str, Any]:
+    """The predict-time contract stored in a model's MLmodel file (see contract.py).
 
     A model logged without one gets a contract from its signature: its columns and types.
     """
-    with failing_closed(f"cannot read model {uri}"):
-        info = mlflow.models.get_model_info(uri)
-    if "contract" in (info.metadata or {}):
-        return info.metadata["contract"]
+    if "contract" in (model.metadata or {}):
+        return model.metadata["contract"]
     features = {
         spec.name: {
             "dtype": _SIGNATURE_DTYPES.get(spec.type.name, "str"),
             "nullable": True,
         }
-        for spec in info.signature.inputs.inputs
+        for spec in model.signature.inputs.inputs
     }
     return {"features": features, "ids": []}
 
@@ -398,6 +453,9 @@ def register(
         if created and not _claim(client, run.run_id):
             model_version, created = _await_version(client, name, run.run_id, wait), False
         if created:
+            # The digest goes in with the version: no later write is needed (or allowed, by the
+            # server's guard) to record what the version is made of.
+            tags = tags | {model_files.DIGEST_TAG: files_digest(run.model_uri)}
             # The client's call, not mlflow.register_model: that one prints two lines of its own.
             model_version = client.create_model_version(
                 name,

@@ -1,0 +1,65 @@
+"""What a registered model is made of: the digest of its files, and the one format it may be.
+
+At registration the SHA-256 of every file of the model's artifacts goes into one digest, tagged on
+the version as ``model_sha256``. Every load downloads the version's files, recomputes the digest
+and compares it before anything is deserialised, then accepts only a scikit-learn model saved with
+skops (whose loader refuses types nobody trusted), never pickle or cloudpickle. A file changed,
+added or removed on the artifact store after registration changes the digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import yaml
+
+DIGEST_TAG = "model_sha256"
+SKOPS_FILE = "model.skops"
+# Written by MLflow's client into every model it downloads through a ``models:/`` URI (the
+# registered name and version), so not one of the stored files; never deserialised here.
+WRITTEN_ON_DOWNLOAD = "registered_model_meta"
+
+
+class Refused(Exception):
+    """The files are not the registered model (or not a skops model): do not load them."""
+
+
+def file_digests(directory: Path) -> dict[str, str]:
+    """SHA-256 of every stored file below ``directory``, by its POSIX path relative to it."""
+    digests = {}
+    stored = (p for p in directory.rglob("*") if p.is_file() and p.name != WRITTEN_ON_DOWNLOAD)
+    for path in sorted(stored):
+        sha = hashlib.sha256()
+        with path.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                sha.update(block)
+        digests[path.relative_to(directory).as_posix()] = sha.hexdigest()
+    return digests
+
+
+def digest(files: dict[str, str]) -> str:
+    """One SHA-256 over the sorted ``path  sha256`` lines (the format of ``sha256sum``)."""
+    lines = "".join(f"{sha}  {path}\n" for path, sha in sorted(files.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def verify(directory: Path, expected: str | None) -> dict:
+    """The sklearn flavour of the model in ``directory`` once its files match ``expected`` and it
+    is a skops model; Refused (saying why) otherwise. Nothing in the files is executed."""
+    if not expected:
+        raise Refused(f"it has no {DIGEST_TAG} tag (registered before digests: register it again)")
+    if digest(file_digests(directory)) != expected:
+        raise Refused(f"its files do not match its {DIGEST_TAG} tag (changed after registration)")
+    try:
+        # safe_load builds plain data only: the MLmodel file cannot run anything here.
+        mlmodel = yaml.safe_load((directory / "MLmodel").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        raise Refused("its MLmodel file is missing or unreadable") from None
+    flavors = mlmodel.get("flavors") if isinstance(mlmodel, dict) else None
+    flavor = flavors.get("sklearn") if isinstance(flavors, dict) else None
+    if not isinstance(flavor, dict) or flavor.get("serialization_format") != "skops":
+        raise Refused("it is not a scikit-learn model saved with skops")
+    if flavor.get("pickled_model") != SKOPS_FILE or not (directory / SKOPS_FILE).is_file():
+        raise Refused(f"its model file is not {SKOPS_FILE}")
+    return flavor
