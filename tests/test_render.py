@@ -42,6 +42,7 @@ COMBOS = [
 
 BASE_FILES = {
     ".cruft.json",
+    ".github/CODEOWNERS",
     ".github/dependabot.yml",
     ".github/pull_request_template.md",
     ".github/rulesets/main.json",
@@ -56,6 +57,7 @@ BASE_FILES = {
     ".pre-commit-config.yaml",
     "Makefile",
     "README.md",
+    "SECURITY.md",
     "config/pipeline.yaml",
     "config/schema.yaml",
     "data/external/.gitkeep",
