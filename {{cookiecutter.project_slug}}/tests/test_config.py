@@ -49,8 +49,31 @@ def test_settings_are_frozen(project: Path) -> None:
             "gate.criteria.0.direction",
         ),
         (lambda raw: raw.update(surprise=1), "surprise: Extra inputs are not permitted"),
+        (
+            lambda raw: raw["gate"]["criteria"][0].update(threshold=float("nan")),
+            "gate.criteria.0.threshold",
+        ),
+        (lambda raw: raw["registry"].update(staging_alias="v1"), "reserved by MLflow"),
+        (lambda raw: raw["registry"].update(production_alias="Latest"), "reserved by MLflow"),
+        (lambda raw: raw["registry"].update(staging_alias="pre prod"), "staging_alias"),
+        (
+            lambda raw: raw["registry"].update(staging_alias="Production"),
+            "registering would move production without a promote",
+        ),
     ],
-    ids=["missing-key", "out-of-range", "not-sklearn", "no-criteria", "bad-direction", "extra-key"],
+    ids=[
+        "missing-key",
+        "out-of-range",
+        "not-sklearn",
+        "no-criteria",
+        "bad-direction",
+        "extra-key",
+        "nan-threshold",
+        "version-alias",
+        "latest-alias",
+        "alias-with-a-space",
+        "staging-is-production",
+    ],
 )
 def test_invalid_config_names_the_key(project: Path, mutate, message: str) -> None:
     path = _write(project, mutate)

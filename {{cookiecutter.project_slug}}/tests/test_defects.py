@@ -367,6 +367,42 @@ def test_unreadable_config_files_are_usage_errors(
     _fails_as_usage(capsys, project, expected)
 
 
+def test_a_column_name_that_holds_workflow_commands_stays_one_annotation(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given: a header with a quoted name that holds a line break and GitHub workflow commands
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    frame = _use_mixed_table(project)
+    injected = "bad\n::set-output name=passed::true\n::error::forged"
+    frame.rename(columns={"plan": injected}).to_csv(project / DATA_PATH, index=False)
+
+    # When
+    assert main(["validate"]) == EXIT_DATA
+
+    # Then: one error line, one annotation, and no other line GitHub would read as a command
+    out, err = capsys.readouterr()
+    commands = [line for line in out.splitlines() if line.lstrip().startswith("::")]
+    assert len(commands) == 1, out
+    assert commands[0].startswith("::error title=")
+    errors = [line for line in err.splitlines() if line.strip()]
+    assert len(errors) == 1, err
+    assert "bad\\n::set-output" in errors[0]
+
+
+def test_a_huge_field_value_is_cut_in_the_error_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = _use_mixed_table(project)
+    frame = _set("spend", 3, "x" * 13_000_000)(frame)
+    frame.to_csv(project / DATA_PATH, index=False)
+
+    assert main(["validate"]) == EXIT_DATA
+
+    line = _one_error_line(capsys)
+    assert len(line) < 3000
+    assert "more characters)" in line
+
+
 def test_the_probe_lists_stay_long() -> None:
     """Issue 9 asks for at least 12 kinds of data defects; the config probes grow with bugs."""
     assert len(DEFECTS) >= 12

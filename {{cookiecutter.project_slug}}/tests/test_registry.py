@@ -83,6 +83,33 @@ def test_register_refuses_what_the_gate_did_not_see(
     assert _versions() == []
 
 
+def _unreachable_threshold(raw: dict) -> None:
+    criterion = raw["gate"]["criteria"][0]
+    criterion["threshold"] = 1.01 if criterion["direction"] == "higher" else 0.0
+
+
+def test_register_decides_again_instead_of_trusting_hand_edited_reports(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given: a candidate the gate refused, whose reports were then edited to say it passed
+    edit_config(project, _unreachable_threshold)
+    for stage in ("data", "validate", "train"):
+        assert main([stage]) == 0, stage
+    assert main(["gate"]) == EXIT_GATE
+    reports = project / "reports"
+    decision = json.loads((reports / "gate.json").read_text())
+    (reports / "gate.json").write_text(json.dumps(decision | {"passed": True}))
+    record = json.loads((reports / "metrics.json").read_text())
+    inflated = dict.fromkeys(record["metrics"], 1.0)
+    (reports / "metrics.json").write_text(json.dumps(record | {"metrics": inflated}))
+    capsys.readouterr()
+
+    # When / then: register takes the decision again from the run's logged metrics
+    assert main(["register"]) == EXIT_GATE
+    assert "fails the gate on its logged metrics" in capsys.readouterr().err
+    assert _versions() == []
+
+
 def test_a_failed_retrain_leaves_nothing_to_register(
     gated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -218,7 +218,8 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
         started = time.perf_counter()
         jobs.run_gate(settings, record, frame)
         print(_timed_line("gate: passed", started), flush=True)
-        return _registered(*jobs.register(settings, allow_dirty=args.allow_dirty), settings)
+        registered = jobs.register(settings, allow_dirty=args.allow_dirty, frame=frame)
+        return _registered(*registered, settings)
     alias = settings.registry.production_alias
     if args.command == "promote":
         promotion = jobs.promote(settings, args.git_sha, args.version)
@@ -307,7 +308,7 @@ def _timed_line(line: str, started: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     cancel.unwind_on_cancel()
     try:
-        print(run(sys.argv[1:] if argv is None else argv))
+        print(console.plain(run(sys.argv[1:] if argv is None else argv)))
     except PipelineError as error:
         console.error(type(error).__name__, str(error))
         return error.exit_code

@@ -110,7 +110,8 @@ class Criterion(_Settings):
     metric: str
     direction: Literal["higher", "lower"]
     # Absolute threshold; None: no absolute check (the baseline and production still apply).
-    threshold: float | None = None
+    # NaN or infinity would make every comparison pass or fail silently: refused.
+    threshold: float | None = Field(default=None, allow_inf_nan=False)
     # Tolerated drop against production, in the metric's own units; None: the gate's default.
     max_regression: float | None = Field(default=None, ge=0)
     # Required skill over the trivial baseline; None: the gate's default.
@@ -126,10 +127,29 @@ class GateSettings(_Settings):
     baseline_margin: float | None = Field(default=0.1, ge=0, le=1)
 
 
+# What MLflow accepts as an alias name: letters, digits, _ and -, up to 255 characters.
+ALIAS_PATTERN = r"^[\w-]+$"
+
+
 class RegistrySettings(_Settings):
     model_name: str = Field(min_length=1)
-    staging_alias: str = "staging"
-    production_alias: str = "production"
+    staging_alias: str = Field(default="staging", pattern=ALIAS_PATTERN, max_length=255)
+    production_alias: str = Field(default="production", pattern=ALIAS_PATTERN, max_length=255)
+
+    @model_validator(mode="after")
+    def _distinct_aliases(self) -> RegistrySettings:
+        for alias in (self.staging_alias, self.production_alias):
+            # MLflow reserves `latest` and v<number> (version aliases) in any case.
+            if alias.lower() == "latest" or re.fullmatch(r"[vV]\d+", alias):
+                raise ValueError(f"alias {alias!r} is reserved by MLflow (latest, v<number>)")
+        # Compared ignoring case, as the server's guard compares production: registering with
+        # alias `Production` would be a promotion without `make promote`.
+        if self.staging_alias.lower() == self.production_alias.lower():
+            raise ValueError(
+                f"staging_alias and production_alias must differ (both {self.staging_alias!r}): "
+                "registering would move production without a promote"
+            )
+        return self
 
 
 class MonitoringSettings(_Settings):

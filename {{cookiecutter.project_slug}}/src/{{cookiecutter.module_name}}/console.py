@@ -1,16 +1,50 @@
-"""Messages beside a stage's result: one line on stderr, and an annotation in GitHub Actions."""
+"""Messages beside a stage's result: one line on stderr, and an annotation in GitHub Actions.
+
+Messages quote the user's data (column names, values), so each is made safe to print first: one
+line whatever the data holds (a line break inside a value would start a new line, which GitHub
+Actions reads as a workflow command when it begins with ``::``) and of bounded length (a 50 MB
+field is shown by its first characters and a count).
+"""
 
 from __future__ import annotations
 
 import os
 import sys
 
+MAX_MESSAGE = 2000  # characters of a message shown; the rest is counted
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line (line breaks shown as ``\\n``), cut to MAX_MESSAGE characters."""
+    text = message.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+    if len(text) > MAX_MESSAGE:
+        text = f"{text[:MAX_MESSAGE]}… ({len(text) - MAX_MESSAGE:,} more characters)"
+    return text
+
+
+def plain(text: str) -> str:
+    """A stage's result for stdout: its lines as they are, except that none can be read as a
+    GitHub Actions workflow command (a line starting with ``::``)."""
+    return "\n".join(
+        f": {line}" if line.lstrip().startswith("::") else line for line in text.split("\n")
+    )
+
+
+def _escape_data(text: str) -> str:
+    # GitHub's escaping of a workflow command's message (actions/toolkit, command.ts).
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(text: str) -> str:
+    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
 
 def _say(kind: str, title: str, message: str) -> None:
+    shown = one_line(message)
+    print(f"{kind}: {shown}", file=sys.stderr)
     # A notice in the run summary when GitHub Actions runs the stage, plain text otherwise.
-    print(f"{kind}: {message}", file=sys.stderr)
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        print(f"::{kind} title={title}::{message}")
+        print(f"::{kind} title={_escape_property(title)}::{_escape_data(shown)}")
 
 
 def notice(title: str, message: str) -> None:

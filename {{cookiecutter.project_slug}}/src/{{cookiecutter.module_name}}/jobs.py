@@ -365,8 +365,11 @@ def run_gate(
         return _gate(settings, record, frame)
 
 
-def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame | None):
-    record = record or _read_json(settings.reports_dir / "metrics.json", "train")
+def _decide(
+    settings: Settings, record: dict[str, Any], frame: pd.DataFrame | None
+) -> tuple[gate.GateResult, str]:
+    """The gate's decision on the candidate ``record`` describes, production re-scored on the
+    current test split; and how production is named in the report."""
     schema = load_schema(settings.data.schema_file)
     if frame is None:
         frame = labelled(settings, read_training_data(settings, schema))
@@ -377,7 +380,12 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
     baseline = record.get("baseline_metrics")
     production, label, problems = _production_metrics(settings, frame, schema, baseline)
     result = gate.decide(settings.gate, settings.task, record["metrics"], baseline, production)
-    result = replace(result, problems=result.problems + problems)
+    return replace(result, problems=result.problems + problems), label
+
+
+def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame | None):
+    record = record or _read_json(settings.reports_dir / "metrics.json", "train")
+    result, label = _decide(settings, record, frame)
     run = tracking.LoggedRun(record["run_id"], record["model_uri"], record["experiment_id"])
     _write_json(
         settings.reports_dir / "gate.json",
@@ -412,6 +420,18 @@ def _gate(settings: Settings, record: dict[str, Any] | None, frame: pd.DataFrame
         failing = [check.metric for check in result.checks if not check.passed]
         raise GateFailed(f"gate failed: {', '.join(failing + result.problems)} (see report.md)")
     return result
+
+
+def _logged_metrics(settings: Settings, run_id: str) -> dict[str, Any]:
+    """The candidate's and the baseline's metrics as train logged them in the run."""
+    _, logged, _ = tracking.run_details(settings, run_id)
+    metrics = {key: value for key, value in logged.items() if not key.startswith("baseline_")}
+    baseline = {
+        key.removeprefix("baseline_"): value
+        for key, value in logged.items()
+        if key.startswith("baseline_")
+    }
+    return {"metrics": metrics, "baseline_metrics": baseline}
 
 
 def _unversioned(record: dict[str, Any]) -> str | None:
@@ -451,10 +471,14 @@ def register(
     pr_number: str | None = None,
     pr_head_sha: str | None = None,
     allow_dirty: bool = False,
+    frame: pd.DataFrame | None = None,
 ) -> tuple[Any, bool]:
     """Register the gated run's model with alias staging; never after a failed gate, never when
     the data, the config or the commit differ from what the gate saw, and never (outside CI,
-    unless ``allow_dirty``) from a tree no commit describes."""
+    unless ``allow_dirty``) from a tree no commit describes.
+
+    The decision is taken again here, from the metrics the run logged in MLflow and production
+    re-scored now: gate.json says which run was gated, never whether it may be registered."""
     commit = current_commit()
     check_provenance(commit, allow_dirty)
     record = _read_json(settings.reports_dir / "metrics.json", "train")
@@ -465,6 +489,13 @@ def register(
         raise GateFailed("the gate judged another config than training used: not registering")
     if reason := _changed_since_gate(settings, record, commit):
         raise GateFailed(f"not registering: {reason}; run the pipeline again")
+    result, _ = _decide(settings, record | _logged_metrics(settings, record["run_id"]), frame)
+    if not result.passed:
+        failing = [check.metric for check in result.checks if not check.passed]
+        raise GateFailed(
+            f"not registering: run {record['run_id']} fails the gate on its logged metrics "
+            f"({', '.join(failing + result.problems)})"
+        )
     # A registered model must name a data version that can be pulled again.
     if reason := _unversioned(record):
         raise DataError(f"not registering: {reason}")
@@ -607,7 +638,7 @@ def model_card(settings: Settings, alias: str | None = None, number: int | None 
     metrics, params, data and lineage."""
     name = settings.registry.model_name
     model_version = _registered(settings, alias, number)
-    params, metrics, _ = tracking.run_details(model_version.run_id)
+    params, metrics, _ = tracking.run_details(settings, model_version.run_id)
     with tempfile.TemporaryDirectory() as scratch:
         files = tracking.verified_files(settings, model_version, Path(scratch) / "model")
     tags = model_version.tags

@@ -581,8 +581,10 @@ def download_model(uri: str, destination: Path) -> Path:
     return Path(path)
 
 
-def run_details(run_id: str) -> tuple[dict[str, str], dict[str, float], dict[str, str]]:
+def run_details(
+    settings: Settings, run_id: str
+) -> tuple[dict[str, str], dict[str, float], dict[str, str]]:
     """Params, metrics and tags of a run."""
     with failing_closed(f"reading run {run_id}"):
-        run = MlflowClient().get_run(run_id)
+        run = connect(settings).get_run(run_id)
     return run.data.params, run.data.metrics, run.data.tags

@@ -133,7 +133,7 @@ def evaluate(settings: Settings, source: Path, alias: str | None = None) -> dict
     checked = _checked(contract_, labelled, source)
     for line in checked.warnings:
         warning("Unseen values", line)
-    _, trained, _ = tracking.run_details(version.run_id)
+    _, trained, _ = tracking.run_details(settings, version.run_id)
     reference = tracking.load_document(version.run_id, jobs.REFERENCE_PATH, "monitoring reference")
     baseline_model = monitoring.baseline_model(reference, settings.task)
     labels = labelled[target]
