@@ -403,6 +403,55 @@ def test_a_huge_field_value_is_cut_in_the_error_line(
     assert "more characters)" in line
 
 
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (",".join(["c"] * 3_000_000), "longer than 1,048,576 bytes"),
+        (",".join(["c"] * 20_000), "20,000 columns"),
+    ],
+    ids=["3-million-columns", "20-thousand-columns"],
+)
+def test_a_header_too_wide_is_refused_before_it_is_read(
+    project: Path, capsys: pytest.CaptureFixture[str], header: str, expected: str
+) -> None:
+    (project / DATA_PATH).parent.mkdir(parents=True, exist_ok=True)
+    (project / DATA_PATH).write_text(header + "\n" + header + "\n")
+
+    assert main(["validate"]) == EXIT_DATA
+
+    assert expected in _one_error_line(capsys)
+
+
+@pytest.mark.parametrize("report", ["metrics.json", "gate.json"])
+def test_a_broken_stage_report_is_one_usage_line(
+    project: Path, capsys: pytest.CaptureFixture[str], report: str
+) -> None:
+    for stage in ("data", "validate", "train", "gate"):
+        assert main([stage]) == 0, stage
+
+    for content in ("", '{"passed": tr', "[]", "{}"):  # empty, truncated, a list, no keys
+        (project / "reports" / report).write_text(content)
+        capsys.readouterr()
+        assert main(["register"]) == EXIT_USAGE, content
+        assert f"{report} is not what `make" in _one_error_line(capsys)
+    assert _registered_versions(project) == 0
+
+
+def test_predict_output_that_cannot_be_a_file_is_one_usage_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for command in (["data"], ["pipeline"], ["promote", "--version", "1"]):
+        assert main(command) == 0, command
+    batch = project / DATA_PATH
+    (project / "a-folder").mkdir()
+    (project / "a-file").write_text("")
+
+    for output, expected in (("a-folder", "is a folder"), ("a-file/out.csv", "is not a folder")):
+        capsys.readouterr()
+        assert main(["predict", "--input", str(batch), "--output", output]) == EXIT_USAGE
+        assert expected in _one_error_line(capsys)
+
+
 def test_the_probe_lists_stay_long() -> None:
     """Issue 9 asks for at least 12 kinds of data defects; the config probes grow with bugs."""
     assert len(DEFECTS) >= 12

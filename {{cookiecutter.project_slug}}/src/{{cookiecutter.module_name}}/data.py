@@ -89,6 +89,7 @@ def read_csv(
     if dtypes:
         options["dtype"] = {name: str for name, dtype in dtypes.items() if dtype not in NUMERIC}
     try:
+        _check_header(path, csv)
         frame = _read_in_chunks(path, options, single)
         if frame is None:  # a header and no rows
             frame = _single(pd.read_csv(path, **options), single)
@@ -109,6 +110,31 @@ def read_csv(
         raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
     _check_dialect(path, frame, csv)
     return frame
+
+
+# A header longer or wider than this is not a table's: it is refused before pandas allocates a
+# column for each field (a 3-million-column header would take minutes and gigabytes).
+MAX_HEADER_BYTES = 1 << 20
+MAX_COLUMNS = 10_000
+
+
+def _check_header(path: Path, csv: CsvSettings) -> None:
+    with path.open("rb") as stream:
+        header = stream.readline(MAX_HEADER_BYTES + 1)
+    if len(header) > MAX_HEADER_BYTES:
+        raise DataError(
+            f"{path}: the first line is longer than {MAX_HEADER_BYTES:,} bytes: "
+            "not a CSV header (wrong file, or data.csv.sep?)"
+        )
+    try:
+        fields = header.count(csv.sep.encode(csv.encoding)) + 1
+    except (LookupError, UnicodeError):  # an unknown encoding is reported by the reader
+        return
+    if fields > MAX_COLUMNS:
+        raise DataError(
+            f"{path}: the header has {fields:,} columns (at most {MAX_COLUMNS:,}): "
+            "not a table this project trains on (wrong file, or data.csv.sep?)"
+        )
 
 
 def _single(frame: pd.DataFrame, single: set[str]) -> pd.DataFrame:

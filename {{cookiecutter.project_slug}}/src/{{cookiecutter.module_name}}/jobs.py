@@ -45,11 +45,26 @@ def config_sha256(settings: Settings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+# What each stage's JSON must hold for the next stage to read it.
+REQUIRED_KEYS = {
+    "train": ("run_id", "model_uri", "experiment_id", "metrics", "data_sha256", "config_sha256"),
+    "gate": ("passed", "run_id"),
+}
+
+
 def _read_json(path: Path, producer: str) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        body = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path} not found: run `make {producer}` first") from None
+    except (OSError, ValueError):  # unreadable, not UTF-8, truncated or not JSON
+        body = None
+    if not isinstance(body, dict) or any(key not in body for key in REQUIRED_KEYS[producer]):
+        raise UsageError(
+            f"{path} is not what `make {producer}` writes (truncated or edited?): "
+            f"run `make {producer}` again"
+        )
+    return body
 
 
 @dataclass(frozen=True)
@@ -583,6 +598,7 @@ def read_input(
 
 def predict(settings: Settings, source: Path, target: Path, alias: str) -> Prediction:
     """Score a CSV with ``models:/<name>@<alias>``: id columns, prediction, class probabilities."""
+    writable(target, "--output")
     model, contract_, _ = load_for_prediction(settings, alias)
     frame = read_input(settings, source, contract_)
     try:
@@ -591,9 +607,21 @@ def predict(settings: Settings, source: Path, target: Path, alias: str) -> Predi
         raise DataError(f"{source}: {error}") from None
     for line in result.warnings:
         warning("Unseen values", line)
-    with atomic(target) as partial:
-        result.frame.to_csv(partial, index=False)
+    try:
+        with atomic(target) as partial:
+            result.frame.to_csv(partial, index=False)
+    except OSError as error:
+        raise UsageError(f"--output {target}: cannot write ({error.strerror or error})") from None
     return result
+
+
+def writable(target: Path, option: str) -> None:
+    """UsageError naming ``option`` unless a file can be written at ``target``."""
+    if target.is_dir():
+        raise UsageError(f"{option} {target} is a folder: name a file, e.g. {target}/out.csv")
+    folder = target.parent if str(target.parent) else Path(".")
+    if folder.exists() and not (folder.is_dir() and os.access(folder, os.W_OK)):
+        raise UsageError(f"{option} {target}: {folder} is not a folder this user can write")
 
 
 def example_input(settings: Settings, output: Path, alias: str) -> pd.DataFrame:
