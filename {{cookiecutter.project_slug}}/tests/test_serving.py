@@ -89,6 +89,17 @@ def test_bad_requests_are_422(served: httpx.Client, payload: dict, detail: str) 
     assert detail in response.text
 
 
+def test_true_where_a_number_belongs_is_422_naming_the_column(served: httpx.Client) -> None:
+    rows = _rows(2)
+    column = next(iter(rows[0]))
+    rows[1][column] = True
+
+    response = served.post("/predict", json={"rows": rows})
+
+    assert response.status_code == 422
+    assert f"column {column!r}: true/false is not a number" in response.text
+
+
 def test_a_wrong_type_is_422_naming_the_column(served: httpx.Client) -> None:
     rows = _rows(2)
     column = next(iter(rows[0]))

@@ -12,7 +12,7 @@ from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
 from . import jobs
-from .config import DEFAULT_CONFIG, load_settings
+from .config import DEFAULT_CONFIG, NUMERIC, load_settings
 from .errors import DataError
 
 
@@ -61,6 +61,7 @@ def create_app(
 
     @app.post("/predict")
     def predict(request: PredictRequest) -> PredictResponse:
+        refuse_booleans_as_numbers(app.state.contract, request.rows)
         frame = pd.DataFrame(request.rows)
         try:
             result = jobs.predict_frame(app.state.model, app.state.contract, frame)
@@ -78,6 +79,17 @@ def create_app(
         )
 
     return app
+
+
+def refuse_booleans_as_numbers(contract: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """HTTP 422 naming the column when JSON true/false stands where the model needs a number
+    (Python counts True as 1, so nothing later would notice)."""
+    for name, entry in contract["features"].items():
+        if entry["dtype"] not in NUMERIC:
+            continue
+        if count := sum(isinstance(row.get(name), bool) for row in rows):
+            detail = f"column {name!r}: true/false is not a number ({entry['dtype']})"
+            raise HTTPException(status_code=422, detail=f"{detail} in {count} row(s)")
 
 
 def serve(config: Path, alias: str, host: str, port: int) -> None:
