@@ -90,9 +90,11 @@ def act(
     *,
     payload: dict | None = None,
     secrets: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
     api_url: str = "http://127.0.0.1:9",
 ) -> ActRun:
-    """Run ``workflow`` for ``event`` in a fresh act work folder under ``work``."""
+    """Run ``workflow`` for ``event`` in a fresh act work folder under ``work``, with
+    repository ``secrets`` and ``variables`` (the `vars` context)."""
     work = work.resolve()  # act runs in the project folder: relative paths would point there
     work.mkdir(parents=True, exist_ok=True)
     text = (project / ".github" / "workflows" / workflow).read_text()
@@ -121,6 +123,8 @@ def act(
             args += ["--local-repository", f"{repo}@{sha}={stand_in}"]
     for name, value in (secrets or {}).items():
         args += ["-s", f"{name}={value}"]
+    for name, value in (variables or {}).items():
+        args += ["--var", f"{name}={value}"]
     if payload is not None:
         event_file = work / f"{event}.json"
         event_file.write_text(json.dumps(payload))

@@ -3,7 +3,8 @@
 It answers per commit: ``merge(sha, number, head)`` makes ``sha`` the merge of pull request
 ``number`` whose head commit is ``head``; ``check(head, conclusion)`` records the model check's
 conclusion on that head. ``fail[pattern] = (status, message)`` makes every request whose
-"METHOD /path" matches the regex ``pattern`` fail (5xx, 403 rate limit, ...).
+"METHOD /path" matches the regex ``pattern`` fail (5xx, 403 rate limit, ...);
+``answers[pattern] = (status, payload)`` answers them with ``payload`` instead (a wrong shape).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ class GitHubStandIn:
     pulls: dict[str, list[dict]] = field(default_factory=dict)
     check_runs: dict[str, list[dict]] = field(default_factory=dict)
     fail: dict[str, tuple[int, str]] = field(default_factory=dict)
+    answers: dict[str, tuple[int, object]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     comments: dict[int, dict] = field(default_factory=dict)
     releases: dict[int, dict] = field(default_factory=dict)
@@ -44,14 +46,22 @@ class GitHubStandIn:
     commits: list[dict] = field(default_factory=list)  # contents API writes: branch, path, text
     dispatches: list[tuple[str, str]] = field(default_factory=list)  # (workflow, ref)
 
-    def merge(self, sha: str, number: int, head: str, merged: bool = True) -> None:
+    def merge(
+        self, sha: str, number: int, head: str, merged: bool = True, merge_commit: str | None = None
+    ) -> None:
+        """``sha`` belongs to pull request ``number``; its merge commit is ``merge_commit``
+        (default: ``sha`` itself, the merge; another sha: ``sha`` is only one of its commits)."""
         pr = {"number": number, "head": {"sha": head}, "base": {"ref": "main"}}
         pr |= {"merged_at": "2026-11-23T12:00:00Z" if merged else None}
-        pr |= {"merge_commit_sha": sha if merged else None}
+        pr |= {"merge_commit_sha": (merge_commit or sha) if merged else None}
         self.pulls.setdefault(sha, []).append(pr)
 
-    def check(self, head: str, conclusion: str, name: str = MODEL_CHECK) -> None:
+    def check(
+        self, head: str, conclusion: str, name: str = MODEL_CHECK, app: str = "github-actions"
+    ) -> None:
+        """A check run ``name`` on ``head``, reported by the app whose slug is ``app``."""
         run = {"name": name, "status": "completed", "conclusion": conclusion}
+        run["app"] = {"id": 15368 if app == "github-actions" else 4242, "slug": app}
         self.check_runs.setdefault(head, []).append(run)
 
     def __enter__(self) -> GitHubStandIn:
@@ -62,7 +72,10 @@ class GitHubStandIn:
                 pass
 
             def _reply(self, status: int, payload: object) -> None:
-                data = b"" if payload is None else json.dumps(payload).encode()
+                if isinstance(payload, bytes):  # an answer that is not JSON
+                    data = payload
+                else:
+                    data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
@@ -97,6 +110,9 @@ class GitHubStandIn:
         for pattern, (status, message) in self.fail.items():
             if re.fullmatch(pattern, f"{method} {path}"):
                 return status, {"message": message}
+        for pattern, (status, payload) in self.answers.items():
+            if re.fullmatch(pattern, f"{method} {path}"):
+                return status, payload
         params = {key: values[0] for key, values in parse_qs(query).items()}
         if m := re.fullmatch(r"/repos/[^/]+/[^/]+/issues/(\d+)/comments", path):
             issue = int(m.group(1))

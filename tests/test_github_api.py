@@ -37,10 +37,27 @@ def test_a_merged_pull_request_whose_check_passed_is_the_gated_one(tmp_path: Pat
         )
 
     assert (code, err) == (0, "")
+    assert out == f"pr_number=12\npr_head_sha={HEAD}\n"
     assert outputs == f"pr_number=12\npr_head_sha={HEAD}\n"
     assert ("GET", f"/repos/acme/churn/commits/{HEAD}/check-runs") in [
         (r.method, r.path.partition("?")[0]) for r in github.requests
     ]
+
+
+def test_the_merge_of_the_pull_request_is_found_among_others_and_other_apps_do_not_count(
+    tmp_path: Path,
+) -> None:
+    with GitHubStandIn() as github:
+        github.merge(MERGE, 11, "e" * 40, merge_commit="c" * 40)  # contains MERGE, merged later
+        github.merge(MERGE, 12, HEAD)
+        github.check(HEAD, "success")
+        github.check(HEAD, "failure", app="some-ci-app")
+        code, out, err, outputs = _run(
+            github.url, tmp_path, "gated-pr", "--sha", MERGE, "--check", MODEL_CHECK
+        )
+
+    assert (code, err) == (0, ""), out
+    assert outputs == f"pr_number=12\npr_head_sha={HEAD}\n"
 
 
 def _no_pr(github: GitHubStandIn) -> None:
@@ -61,6 +78,43 @@ def _check_never_ran(github: GitHubStandIn) -> None:
     github.check(HEAD, "success", name="lint")
 
 
+def _not_the_merge_commit(github: GitHubStandIn) -> None:
+    # MERGE is a commit of merged PR #17, but its merge commit is another one: MERGE reached
+    # main some other way (pushed directly, or brought by another merge) and was never judged.
+    github.merge(MERGE, 17, HEAD, merge_commit="c" * 40)
+    github.check(HEAD, "success")
+
+
+def _check_from_another_app(github: GitHubStandIn) -> None:
+    # Any GitHub App with checks: write can report a check run of the same name.
+    github.merge(MERGE, 18, HEAD)
+    github.check(HEAD, "success", app="some-ci-app")
+
+
+def _actions_failed_another_app_passed(github: GitHubStandIn) -> None:
+    github.merge(MERGE, 19, HEAD)
+    github.check(HEAD, "failure")
+    github.check(HEAD, "success", app="some-ci-app")
+
+
+def _pulls_not_a_list(github: GitHubStandIn) -> None:
+    github.answers[r"GET /repos/.*/pulls"] = (200, {"message": "a proxy's page"})
+
+
+def _check_runs_without_runs(github: GitHubStandIn) -> None:
+    github.merge(MERGE, 20, HEAD)
+    github.answers[r"GET /repos/.*/check-runs"] = (200, {"total_count": 1})
+
+
+def _pull_without_head(github: GitHubStandIn) -> None:
+    pr = {"number": 21, "merged_at": "2026-11-23T12:00:00Z", "merge_commit_sha": MERGE}
+    github.answers[r"GET /repos/.*/pulls"] = (200, [pr])
+
+
+def _not_json(github: GitHubStandIn) -> None:
+    github.answers[r"GET /repos/.*/pulls"] = (200, b"<html>maintenance</html>")
+
+
 def _server_error(github: GitHubStandIn) -> None:
     github.fail[r"GET /repos/.*/pulls"] = (503, "Service Unavailable")
 
@@ -79,8 +133,35 @@ def _rate_limited(github: GitHubStandIn) -> None:
         (_check_never_ran, "did not succeed (it never ran)"),
         (_server_error, "GitHub API GET /repos/acme/churn/commits/mmmm"),
         (_rate_limited, "403 API rate limit exceeded for installation"),
+        (_not_the_merge_commit, "mmmmmmmmmmmm is not the merge commit of #17"),
+        (
+            _check_from_another_app,
+            "(it never ran in GitHub Actions; reported only by some-ci-app)",
+        ),
+        (
+            _actions_failed_another_app_passed,
+            "check of PR #19 (head hhhhhhhhhhhh) did not succeed (failure)",
+        ),
+        (_pulls_not_a_list, "unexpected answer for the commit's PRs (dict)"),
+        (_check_runs_without_runs, "unexpected answer for check runs (NoneType)"),
+        (_pull_without_head, "unexpected answer for the pull request (NoneType)"),
+        (_not_json, "GitHub API GET /repos/acme/churn/commits/mmmm"),
     ],
-    ids=["no-pr", "not-merged", "check-failed", "no-check", "5xx", "rate-limit"],
+    ids=[
+        "no-pr",
+        "not-merged",
+        "check-failed",
+        "no-check",
+        "5xx",
+        "rate-limit",
+        "not-the-merge-commit",
+        "check-from-another-app",
+        "actions-failed-other-app-passed",
+        "pulls-not-a-list",
+        "check-runs-missing",
+        "pull-without-head",
+        "not-json",
+    ],
 )
 def test_anything_but_a_gated_merge_stops_registration_in_one_line(
     tmp_path: Path, given, says: str

@@ -48,6 +48,7 @@ BASE_FILES = {
     ".github/rulesets/main.json",
     ".github/rulesets/release-tags.json",
     ".github/scripts/github_api.py",
+    ".github/scripts/registry_configured.sh",
     ".github/workflows/ci.yml",
     ".github/workflows/model.yml",
     ".github/workflows/monitor.yml",
@@ -196,7 +197,12 @@ def _template_expressions(relative: str) -> set[str]:
 
 
 # Expressions that only the DVC variant renders (the DVC remote's credentials).
-DVC_EXPRESSIONS = {"${{ secrets.AWS_ACCESS_KEY_ID }}", "${{ secrets.AWS_SECRET_ACCESS_KEY }}"}
+DVC_EXPRESSIONS = {
+    "${{ secrets.DVC_READ_ACCESS_KEY_ID }}",
+    "${{ secrets.DVC_READ_SECRET_ACCESS_KEY }}",
+    "${{ secrets.DVC_WRITE_ACCESS_KEY_ID }}",
+    "${{ secrets.DVC_WRITE_SECRET_ACCESS_KEY }}",
+}
 
 
 def test_github_expressions_survive_verbatim(baked) -> None:
@@ -319,6 +325,99 @@ def test_workflows_pass_zizmor_offline(baked) -> None:
     assert "No findings" in result.stdout + result.stderr
 
 
+# Secrets that can change something a registered version, production or the training data is
+# made of, and the one environment each may live in (deployment branch or tag rules).
+WRITE_SECRETS = {
+    "MLFLOW_REGISTRAR_USERNAME": "staging",
+    "MLFLOW_REGISTRAR_PASSWORD": "staging",
+    "MLFLOW_REGISTRAR_TOKEN": "staging",
+    "MLFLOW_PROMOTER_USERNAME": "production",
+    "MLFLOW_PROMOTER_PASSWORD": "production",
+    "MLFLOW_PROMOTER_TOKEN": "production",
+    "DVC_WRITE_ACCESS_KEY_ID": "data-refresh",
+    "DVC_WRITE_SECRET_ACCESS_KEY": "data-refresh",
+}
+# Repository secrets: the server's address, the reader (EDIT on the pull-request experiment
+# only) and the DVC remote's read-only key.
+READ_SECRETS = {
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_READER_USERNAME",
+    "MLFLOW_READER_PASSWORD",
+    "MLFLOW_READER_TOKEN",
+}
+DVC_READ_SECRETS = {"DVC_READ_ACCESS_KEY_ID", "DVC_READ_SECRET_ACCESS_KEY"}
+
+
+def test_auditor_zizmor_finds_no_write_secret_outside_an_environment(baked) -> None:
+    combo, project = baked
+    result = run(
+        [tool("zizmor"), "--offline", "--no-progress", "--persona=auditor", "--format=json"]
+        + [".github"],
+        cwd=project,
+        env=tools_env(),
+    )
+    findings = json.loads(result.stdout)
+    outside = set()
+    for finding in findings:
+        assert finding["ident"] == "secrets-outside-env", finding["ident"]
+        for location in finding["locations"]:
+            if location["symbolic"]["kind"] == "Primary":
+                outside.add(location["concrete"]["feature"].removeprefix("secrets."))
+    read_only = READ_SECRETS | (DVC_READ_SECRETS if combo.data_versioning == "dvc" else set())
+    assert outside == read_only
+    assert not outside & set(WRITE_SECRETS)
+
+
+def _jobs(project: Path) -> dict[tuple[str, str], dict]:
+    """(workflow, job id) -> job, for every generated workflow."""
+    jobs = {}
+    for path in (project / ".github" / "workflows").glob("*.yml"):
+        for name, job in yaml.safe_load(path.read_text())["jobs"].items():
+            jobs[(path.name, name)] = job
+    return jobs
+
+
+def test_each_write_secret_reaches_only_jobs_of_its_environment(baked) -> None:
+    combo, project = baked
+    used = set()
+    for (workflow, name), job in _jobs(project).items():
+        text = yaml.safe_dump(job)
+        for secret, environment in WRITE_SECRETS.items():
+            if f"secrets.{secret} " in text:
+                used.add(secret)
+                assert job.get("environment") == environment, (workflow, name, secret)
+    expected = set(WRITE_SECRETS)
+    if combo.data_versioning != "dvc":
+        expected -= {"DVC_WRITE_ACCESS_KEY_ID", "DVC_WRITE_SECRET_ACCESS_KEY"}
+    assert used == expected
+
+
+def test_pull_requests_log_to_their_own_experiment_and_main_trains_in_staging(baked) -> None:
+    combo, project = baked
+    jobs = _jobs(project)
+    train, register = jobs[("model.yml", "train")], jobs[("model.yml", "register")]
+    # Pull requests and manual runs: the reader, in the pull-request experiment.
+    assert train["if"] == "github.event_name != 'push'"
+    assert "environment" not in train
+    assert train["env"]["MLFLOW_EXPERIMENT_NAME"] == f"{combo.slug}-pull-requests"
+    assert train["env"]["MLFLOW_TRACKING_USERNAME"] == "${{ secrets.MLFLOW_READER_USERNAME }}"
+    monitor = jobs[("monitor.yml", "check")]
+    assert monitor["env"]["MLFLOW_EXPERIMENT_NAME"] == f"{combo.slug}-pull-requests"
+    # main: trained, gated and registered by the registrar, in environment staging, after the
+    # merged pull request's check and in that order.
+    assert register["environment"] == "staging"
+    assert "MLFLOW_EXPERIMENT_NAME" not in register["env"]
+    assert register["env"]["MLFLOW_TRACKING_USERNAME"] == "${{ secrets.MLFLOW_REGISTRAR_USERNAME }}"
+    runs = [step.get("run", "") for step in register["steps"]]
+    order = ["gated-pr", "make train", "make gate", "make register"]
+    positions = [next(i for i, r in enumerate(runs) if word in r) for word in order]
+    assert positions == sorted(positions)
+    # No job of any workflow both holds a registry identity and runs for pull requests.
+    for (workflow, name), job in jobs.items():
+        if "secrets.MLFLOW_REGISTRAR" in yaml.safe_dump(job):
+            assert (workflow, name) == ("model.yml", "register")
+
+
 def test_template_repository_workflow_passes_actionlint_and_zizmor() -> None:
     workflows = str(TEMPLATE_DIR / ".github" / "workflows")
     lint = run(
@@ -396,6 +495,11 @@ def test_rulesets_require_the_checks_the_workflows_report(baked) -> None:
 
     (checks,) = [r for r in main["rules"] if r["type"] == "required_status_checks"]
     assert {c["context"] for c in checks["parameters"]["required_status_checks"]} == reported
+    # Only GitHub Actions (app id 15368) may report them: another app's check of the same name
+    # does not count.
+    assert {c.get("integration_id") for c in checks["parameters"]["required_status_checks"]} == {
+        15368
+    }
     assert {r["type"] for r in main["rules"]} >= {"pull_request", "non_fast_forward", "deletion"}
     assert tags["target"] == "tag"
     assert tags["conditions"]["ref_name"]["include"] == ["refs/tags/v*"]

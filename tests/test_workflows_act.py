@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -120,9 +126,8 @@ def test_merge_of_a_gated_pull_request_registers_staging_with_its_number_and_hea
 ) -> None:
     project, sha, runs, github, _, _ = lifecycle
 
-    assert runs["main"].jobs == {"train": "success", "register": "success"}, runs["main"].log()[
-        -3000:
-    ]
+    # main trains, gates and registers in one job, as the registrar (environment staging).
+    assert runs["main"].jobs == {"register": "success"}, runs["main"].log()[-3000:]
     (version,) = _registry(team_stack, shared_venv, project)
     assert version["tags"]["git_sha"] == sha
     assert version["tags"]["pr_number"] == "7"
@@ -227,6 +232,171 @@ def test_failed_publication_moves_production_back(lifecycle, team_stack, shared_
     assert github.releases == {}
 
 
+class LostAnswerProxy:
+    """In front of the tracking server: forwards every request; those ``hold`` selects are
+    forwarded too (the server does the work), then their answer is kept ``seconds`` -- past the
+    client's timeout, so the client sees a failure of a change that did happen."""
+
+    def __init__(self, upstream: str, hold, seconds: float) -> None:
+        self.upstream, self.hold, self.seconds = upstream.rstrip("/"), hold, seconds
+        self.held: list[dict] = []
+
+    def __enter__(self) -> LostAnswerProxy:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _forward(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
+                request = urllib.request.Request(
+                    proxy.upstream + self.path, data=body or None, method=self.command
+                )
+                for name, value in headers.items():
+                    request.add_header(name, value)
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as response:
+                        status, answer = response.status, response.read()
+                        kind = response.headers.get("Content-Type", "application/json")
+                except urllib.error.HTTPError as error:
+                    status, answer = error.code, error.read()
+                    kind = error.headers.get("Content-Type", "application/json")
+                if proxy.hold(self.command, self.path, body):
+                    proxy.held.append({"path": self.path, "status": status})
+                    time.sleep(proxy.seconds)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except OSError:  # the client gave up waiting
+                    pass
+
+            do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+
+def test_a_production_move_that_times_out_after_the_server_applied_it_is_moved_back(
+    tmp_path: Path, team_stack, shared_venv: Path
+) -> None:
+    """Given production on version 1 and version 2 registered from the tagged commit, when the
+    request moving production to 2 reaches the server but its answer comes after the client's
+    timeout, then the release reads production back, moves it back to 1, deletes the draft and
+    ends red with one line saying production is on version 1."""
+    project = _project(tmp_path, "wf-lost-answer")
+    config = project / "config" / "pipeline.yaml"
+    raw = yaml.safe_load(config.read_text())
+    raw["tracking"] |= {"request_timeout": 3, "request_retries": 1}  # the client gives up at ~7 s
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    first = commit_all(project, "Quick tracking timeouts")
+    secrets = team_stack.provision(project, shared_venv)
+    python = str(shared_venv / "bin" / "python")
+    module = project.name.replace("-", "_")
+
+    def cli(role: str, sha: str, *args: str) -> None:
+        env = role_env(secrets, role) | {"GITHUB_SHA": sha, "PYTHONPATH": str(project / "src")}
+        done = run([python, "-m", module, *args], cwd=project, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    cli("registrar", first, "pipeline")
+    cli("promoter", first, "promote", "--version", "1")
+    second = commit_all(project, "Second model")
+    cli("registrar", second, "pipeline")
+    git(project, "tag", "v0.2.0")
+
+    def moves_production_to_2(method: str, path: str, body: bytes) -> bool:
+        if method != "POST" or not path.endswith("/registered-models/alias"):
+            return False
+        request = json.loads(body)
+        return (request.get("alias"), str(request.get("version"))) == ("production", "2")
+
+    with (
+        LostAnswerProxy(team_stack.uri, moves_production_to_2, seconds=10) as proxy,
+        GitHubStandIn() as github,
+    ):
+        result = act(
+            project,
+            "push",
+            "release.yml",
+            tmp_path / "act",
+            secrets=secrets | {"MLFLOW_TRACKING_URI": proxy.url},
+            payload={"ref": "refs/tags/v0.2.0"},
+            api_url=github.url,
+        )
+
+    assert proxy.held  # the move reached the server ...
+    assert all(h["status"] == 200 for h in proxy.held)  # ... which applied it
+    assert result.jobs["promote"] == "failure", result.log()[-4000:]
+    assert result.jobs["discard"] == "success"
+    assert result.jobs.get("publish") != "success"
+    versions = {v["version"]: v["aliases"] for v in _registry(team_stack, shared_venv, project)}
+    assert versions == {1: ["production"], 2: ["staging"]}
+    said = [e for e in result.commands("error") if "production is on version" in e]
+    assert said == [
+        "the move to version 2 failed; production is on version 1, as before this release "
+        "(moved back: the server had applied the move)"
+    ], result.commands("error")
+    assert github.releases == {}
+
+
+@pytest.mark.parametrize("case", ["main-no-uri", "tag-no-reader"])
+def test_a_required_registry_with_a_secret_missing_fails_in_one_line(
+    tmp_path: Path, case: str
+) -> None:
+    """MLFLOW_REGISTRY=required (a repository variable): a push to main or a tag whose job lacks
+    a secret it needs goes red with one line naming it, instead of a green no-op."""
+    project = _project(tmp_path, f"wf-required-{case}")
+    required = {"MLFLOW_REGISTRY": "required"}
+    if case == "main-no-uri":
+        result = act(project, "push", "model.yml", tmp_path / "act", variables=required)
+        job, missing = (
+            "register",
+            (
+                "the MLFLOW_TRACKING_URI secret and the registrar's MLFLOW_REGISTRAR_USERNAME + "
+                "MLFLOW_REGISTRAR_PASSWORD (or MLFLOW_REGISTRAR_TOKEN) in environment staging"
+            ),
+        )
+    else:
+        git(project, "tag", "v0.1.0")
+        result = act(
+            project,
+            "push",
+            "release.yml",
+            tmp_path / "act",
+            secrets={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
+            variables=required,
+            payload={"ref": "refs/tags/v0.1.0"},
+        )
+        job, missing = (
+            "assets",
+            (
+                "the reader's MLFLOW_READER_USERNAME + MLFLOW_READER_PASSWORD "
+                "(or MLFLOW_READER_TOKEN) in repository secrets"
+            ),
+        )
+
+    assert result.jobs == {job: "failure"}, result.log()[-3000:]
+    (error,) = result.commands("error")
+    assert error.startswith(f"MLFLOW_REGISTRY is 'required' but {missing} is missing or empty")
+    assert "\n" not in error
+
+
 def test_pull_request_failing_the_gate_fails_the_check_and_registers_nothing(
     tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:
@@ -272,7 +442,11 @@ def test_push_to_main_without_a_gated_pull_request_registers_nothing(
             project, "push", "model.yml", tmp_path / "act", secrets=secrets, api_url=github.url
         )
 
-    assert result.jobs == {"train": "success", "register": "failure"}, result.log()[-3000:]
+    # Stopped before training: nothing an ungated commit trains reaches the main experiment.
+    assert result.jobs == {"register": "failure"}, result.log()[-3000:]
+    steps = {e.get("step") for e in result.events}
+    assert "The merged pull request and its model check" in steps
+    assert "Train" not in steps
     (error,) = [e for e in result.commands("error") if "not registering" in e]
     said = "pushed to main directly" if case == "no-pr" else "check of PR #9"
     assert said in error
@@ -355,7 +529,7 @@ def test_push_to_main_without_secrets_is_green_and_says_what_to_set(tmp_path: Pa
         payload={"ref": "refs/tags/v0.1.0"},
     )
 
-    assert model.jobs == {"train": "success", "register": "success"}, model.log()[-3000:]
+    assert model.jobs == {"register": "success"}, model.log()[-3000:]
     assert release.jobs == {"assets": "success"}, release.log()[-3000:]
     notices = model.commands("notice") + release.commands("notice")
     assert any("Set the MLFLOW_TRACKING_URI secret" in n for n in notices), notices
@@ -386,6 +560,14 @@ def dvc_project(
     return project
 
 
+def _dvc_read(credentials: dict[str, str]) -> dict[str, str]:
+    """The DVC remote's key as the read-only secrets the model workflow passes to `dvc pull`."""
+    return {
+        "DVC_READ_ACCESS_KEY_ID": credentials["AWS_ACCESS_KEY_ID"],
+        "DVC_READ_SECRET_ACCESS_KEY": credentials["AWS_SECRET_ACCESS_KEY"],
+    }
+
+
 def _push_data(project, message: str) -> str:
     """make data-push with the remote's credentials, commit; leave neither data nor DVC cache,
     as in a fresh checkout on a runner. Returns the new DVC md5."""
@@ -402,7 +584,7 @@ def test_pull_request_trains_on_data_pulled_from_the_dvc_remote_and_a_data_only_
     dvc_project, tmp_path: Path, team_stack, shared_venv: Path
 ) -> None:
     root = dvc_project.path
-    secrets = {**team_stack.provision(root, shared_venv), **S3_CREDENTIALS}
+    secrets = {**team_stack.provision(root, shared_venv), **_dvc_read(S3_CREDENTIALS)}
     first = _push_data(dvc_project, "Train on our customers")
     customer_table(root / DATA_FILE, "classification", rows=480, seed=1)
     second = _push_data(dvc_project, "More customers")
@@ -527,7 +709,9 @@ def test_monitor_workflow_opens_one_issue_and_one_retraining_pull_request_on_dri
         ]
 
     for run_ in runs:
-        assert run_.jobs == {"check": "success", "report": "success"}, run_.log()[-3000:]
+        assert run_.jobs == {"check": "success", "refresh": "success", "report": "success"}, (
+            run_.log()[-3000:]
+        )
     assert any("drift" in summary for summary in runs[0].commands("summary"))
     (issue,) = github.issues.values()
     assert "version 1: ❌ drift" in issue["body"]

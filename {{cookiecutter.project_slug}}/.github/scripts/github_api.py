@@ -22,6 +22,9 @@ MARKER = "<!-- model-report -->"
 MONITOR_MARKER = "<!-- model-monitor -->"
 MONITOR_TITLE = "Model monitoring: production drifted or decayed"
 RETRAIN_BRANCH = "monitor/retrain"
+# The app whose check runs count: a workflow job's check is reported by GitHub Actions, whose
+# app id (15368) the rulesets in .github/rulesets/ pin their required checks to.
+ACTIONS_APP = "github-actions"
 NO_REPORT = (
     "❌ The model pipeline stopped before the gate (data validation or training failed): "
     "see the workflow run for the error."
@@ -61,7 +64,10 @@ def api(method: str, url: str, body: object = None, data: bytes | None = None) -
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise Refused(f"GitHub API {method} {path}: unreachable ({reason})") from None
-    return json.loads(payload) if payload else None
+    try:
+        return json.loads(payload) if payload else None
+    except ValueError:
+        raise Refused(f"GitHub API {method} {path}: the answer is not JSON") from None
 
 
 def _reason(error: urllib.error.HTTPError) -> str:
@@ -90,30 +96,55 @@ def upsert_comment(repo: str, number: int, body: str) -> str:
 
 
 def gated_pr(repo: str, sha: str, check: str) -> dict[str, str]:
-    """The merged pull request that brought ``sha`` and whose head passed ``check``."""
-    pulls = api("GET", f"/repos/{repo}/commits/{sha}/pulls") or []
+    """The merged pull request whose merge commit is ``sha`` and whose head passed ``check``,
+    a check run reported by GitHub Actions itself (any app may report a check of that name)."""
+    pulls = _shaped(api("GET", f"/repos/{repo}/commits/{sha}/pulls"), list, "the commit's PRs")
     merged = [pr for pr in pulls if pr.get("merged_at")]
     if not merged:
         if pulls:
-            numbers = ", ".join(f"#{pr['number']}" for pr in pulls)
+            numbers = ", ".join(f"#{pr.get('number')}" for pr in pulls)
             raise Refused(f"not registering: {sha[:12]} is in {numbers}, which is not merged")
         raise Refused(
             f"not registering: no pull request brought {sha[:12]} (pushed to main directly)"
         )
-    pr = next((p for p in merged if p.get("merge_commit_sha") == sha), merged[0])
-    head = pr["head"]["sha"]
+    # Only the merge itself: a commit a merged pull request merely contains (pushed to main
+    # before, or brought by another merge) is not what that pull request's check judged.
+    pr = next((p for p in merged if p.get("merge_commit_sha") == sha), None)
+    if pr is None:
+        numbers = ", ".join(f"#{p.get('number')}" for p in merged)
+        raise Refused(f"not registering: {sha[:12]} is not the merge commit of {numbers}")
+    head = _shaped(pr.get("head"), dict, "the pull request").get("sha")
+    number = pr.get("number")
+    if not isinstance(head, str) or not isinstance(number, int):
+        raise Refused(f"GitHub API: unexpected answer for the pull request of {sha[:12]}")
     query = urllib.parse.urlencode({"check_name": check, "filter": "latest"})
-    runs = (api("GET", f"/repos/{repo}/commits/{head}/check-runs?{query}") or {}).get(
-        "check_runs", []
-    )
-    conclusions = sorted({run.get("conclusion") or run.get("status", "?") for run in runs})
+    answer = api("GET", f"/repos/{repo}/commits/{head}/check-runs?{query}")
+    runs = _shaped(_shaped(answer, dict, "the check runs").get("check_runs"), list, "check runs")
+    ours = [run for run in runs if _app(run) == ACTIONS_APP]
+    conclusions = sorted({str(run.get("conclusion") or run.get("status", "?")) for run in ours})
     if conclusions != ["success"]:
-        found = ", ".join(map(str, conclusions)) or "it never ran"
+        others = sorted({_app(run) or "?" for run in runs} - {ACTIONS_APP})
+        found = ", ".join(conclusions) or "it never ran"
+        if others and not ours:
+            found += f" in GitHub Actions; reported only by {', '.join(others)}"
         raise Refused(
-            f"not registering: the '{check}' check of PR #{pr['number']} "
+            f"not registering: the '{check}' check of PR #{number} "
             f"(head {head[:12]}) did not succeed ({found})"
         )
-    return {"pr_number": str(pr["number"]), "pr_head_sha": head}
+    return {"pr_number": str(number), "pr_head_sha": head}
+
+
+def _app(run: object) -> str | None:
+    """The slug of the app that reported a check run."""
+    app = run.get("app") if isinstance(run, dict) else None
+    return app.get("slug") if isinstance(app, dict) else None
+
+
+def _shaped(value: object, kind: type, what: str) -> object:
+    """``value`` when it is a ``kind`` (the shape GitHub documents), else one line saying so."""
+    if not isinstance(value, kind):
+        raise Refused(f"GitHub API: unexpected answer for {what} ({type(value).__name__})")
+    return value
 
 
 def _found(method: str, url: str) -> object:
@@ -242,6 +273,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deleted draft release {args.release_id}")
     except Refused as refused:
         print(f"::error title={args.command}::{refused}")
+        return 1
+    except (KeyError, TypeError, AttributeError, IndexError) as error:
+        # An answer of another shape than GitHub documents (or GITHUB_TOKEN unset): one line.
+        print(f"::error title={args.command}::unexpected answer or environment: {error!r}")
+        return 1
+    except OSError as error:
+        print(f"::error title={args.command}::{error}")
         return 1
     return 0
 
