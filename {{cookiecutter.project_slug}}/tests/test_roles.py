@@ -387,6 +387,12 @@ def test_the_reader_cannot_write_what_a_registered_version_is_made_of(registered
     assert reader("PUT", own, data=b"# report\n") == 200
     body = {"run_id": run["info"]["run_id"], "key": "k", "value": "v"}
     assert reader("POST", f"{api}/runs/set-tag", body) == 200
+    # ... but not to link its metrics to the registered version's model (main experiment).
+    metric = {"key": "drift", "value": 1.0, "timestamp": 0, "step": 0, "model_id": model_id}
+    body = {"run_id": run["info"]["run_id"], "metrics": [metric]}
+    assert reader("POST", f"{api}/runs/log-batch", body) == 403
+    del metric["model_id"]
+    assert reader("POST", f"{api}/runs/log-batch", body | {"metrics": [metric]}) == 200
 
 
 def test_roles_converge(registered: dict, monkeypatch: pytest.MonkeyPatch) -> None:
