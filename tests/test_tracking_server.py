@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import SHARED_VENV
 from tests.helpers import Combo, registry_versions, tools_env
@@ -23,6 +24,40 @@ def _one_line_error(result) -> str:
     return errors[0]
 
 
+def _files(uri: str, auth: tuple[str, str], folder: str) -> list[str]:
+    """Every file under ``folder`` of the artifact proxy (``<experiment>/...``), recursively."""
+    listing = requests.get(
+        f"{uri}/api/2.0/mlflow-artifacts/artifacts", params={"path": folder}, auth=auth, timeout=30
+    )
+    assert listing.ok, listing.text
+    found = []
+    for entry in listing.json().get("files", []):
+        path = f"{folder}/{entry['path']}"
+        found += _files(uri, auth, path) if entry["is_dir"] else [path]
+    return found
+
+
+def _made_of(uri: str, auth: tuple[str, str], name: str, version: int) -> dict[str, bytes]:
+    """The files a registered version is made of: its model's and its run's, by proxy path."""
+    api = f"{uri}/api/2.0/mlflow"
+    held = requests.get(
+        f"{api}/model-versions/get",
+        params={"name": name, "version": version},
+        auth=auth,
+        timeout=30,
+    ).json()["model_version"]
+    run = requests.get(
+        f"{api}/runs/get", params={"run_id": held["run_id"]}, auth=auth, timeout=30
+    ).json()["run"]["info"]
+    experiment, model_id = run["experiment_id"], held["source"].removeprefix("models:/")
+    paths = _files(uri, auth, f"{experiment}/models/{model_id}/artifacts")
+    paths += _files(uri, auth, f"{experiment}/{run['run_id']}/artifacts")
+    artifacts = f"{uri}/api/2.0/mlflow-artifacts/artifacts"
+    return {
+        path: requests.get(f"{artifacts}/{path}", auth=auth, timeout=30).content for path in paths
+    }
+
+
 def test_roles_on_the_team_stack_pipeline_promote_predict(
     install_project, team_stack, shared_venv: Path
 ) -> None:
@@ -34,8 +69,10 @@ def test_roles_on_the_team_stack_pipeline_promote_predict(
     )
     print(f"team stack started in {team_stack.started_in:.1f} s (budget 20 s)")
 
-    # A pull request's identity trains and gates, and the server refuses it the registry.
-    pipeline = project.make("pipeline", env=reader)
+    # A pull request's identity trains and gates in the pull-request experiment, and the server
+    # refuses it the registry.
+    experiment = f"{project.combo.slug}-pull-requests"
+    pipeline = project.make("pipeline", env=reader | {"MLFLOW_EXPERIMENT_NAME": experiment})
     assert pipeline.returncode != 0
     assert "error code 403" in _one_line_error(pipeline)
     assert (
@@ -45,7 +82,10 @@ def test_roles_on_the_team_stack_pipeline_promote_predict(
         == []
     )
 
-    # The registrar registers once, however many run at the same time, and cannot promote.
+    # The registrar trains on main and registers once, however many run at the same time, and
+    # cannot promote.
+    train = project.make("train", "gate", env=registrar)
+    assert train.returncode == 0, train.stdout + train.stderr
     make = ["make", "--no-print-directory", "register", f"VENV={SHARED_VENV}"]
     parallel = [
         subprocess.Popen(
@@ -75,10 +115,45 @@ def test_roles_on_the_team_stack_pipeline_promote_predict(
     gate = project.make("gate", env=reader)
     assert gate.returncode == 0, gate.stdout + gate.stderr
 
+    # The reader, whose secret every pull request holds, cannot rewrite any file production is
+    # made of (the artifact proxy, in S3): it has READ only on the experiment behind it.
+    admin = (
+        team_stack.admin["MLFLOW_TRACKING_USERNAME"],
+        team_stack.admin["MLFLOW_TRACKING_PASSWORD"],
+    )
+    before = _made_of(team_stack.uri, admin, project.combo.slug, 1)
+    assert any(path.endswith("/MLmodel") for path in before), before
+    as_reader = (reader["MLFLOW_TRACKING_USERNAME"], reader["MLFLOW_TRACKING_PASSWORD"])
+    artifacts = f"{team_stack.uri}/api/2.0/mlflow-artifacts/artifacts"
+    for path in before:
+        forged = requests.put(f"{artifacts}/{path}", data=b"forged", auth=as_reader, timeout=30)
+        assert forged.status_code == 403, (path, forged.status_code)
+    assert _made_of(team_stack.uri, admin, project.combo.slug, 1) == before
+
+    # Nor can the registrar change what promotion trusts (mlflow-server/alias_guard.py; every
+    # rule through the REST API in the generated tests/test_roles.py).
+    as_registrar = (registrar["MLFLOW_TRACKING_USERNAME"], registrar["MLFLOW_TRACKING_PASSWORD"])
+    model = {"name": project.combo.slug, "version": "1"}
+    api = f"{team_stack.uri}/api/2.0/mlflow"
+    for method, route, body in (
+        ("POST", "registered-models/alias", model | {"alias": "Production"}),
+        ("DELETE", "registered-models/alias", {"name": model["name"], "alias": "production"}),
+        ("POST", "model-versions/transition-stage", model | {"stage": "Production"}),
+        ("POST", "registered-models/rename", {"name": model["name"], "new_name": "elsewhere"}),
+        ("POST", "model-versions/set-tag", model | {"key": "git_sha", "value": "f" * 40}),
+        ("DELETE", "model-versions/delete-tag", model | {"key": "gate"}),
+        ("DELETE", "model-versions/delete", model),
+    ):
+        answer = requests.request(
+            method, f"{api}/{route}", json=body, auth=as_registrar, timeout=30
+        )
+        assert answer.status_code == 403, (method, route, answer.status_code, answer.text)
+
     (version,) = registry_versions(
         shared_venv, team_stack.uri, project.combo.slug, project.path, team_stack.admin
     )
     assert version["aliases"] == ["production", "staging"]
+    assert version["tags"]["git_sha"] == SHA
     assert (project.path / "preds.csv").read_text().splitlines()[1].startswith("setosa,")
     assert "version 1 (`production`)" in (project.path / "reports" / "report.md").read_text()
     assert not (project.path / "mlflow.db").exists(), "the server, not a local store, was used"

@@ -47,6 +47,11 @@ def tracking_uri(settings: Settings) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking.default_uri
 
 
+def experiment_name(settings: Settings) -> str:
+    """MLFLOW_EXPERIMENT_NAME (pull-request jobs: their own experiment) wins over the config's."""
+    return os.environ.get("MLFLOW_EXPERIMENT_NAME") or settings.tracking.experiment
+
+
 def connect(settings: Settings) -> MlflowClient:
     # MLflow's defaults retry an unreachable server for about 250 s; the config bounds it.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", str(settings.tracking.request_retries))
@@ -205,7 +210,7 @@ def log_training_run(
     with failing_closed("logging the training run"):
         with timed("mlflow_logging"):
             connect(settings)
-            experiment = mlflow.set_experiment(settings.tracking.experiment)
+            experiment = mlflow.set_experiment(experiment_name(settings))
         # An exception inside (a server error, a cancelled job) ends the run FAILED; cancellation
         # is raised only between tracking calls (see cancel.py).
         with cancel.held() as checkpoint, mlflow.start_run() as run:
@@ -267,7 +272,7 @@ def log_run(
     the logged model ``model_id`` when given, so they show on the model's page too."""
     with failing_closed(f"logging the {name} run"):
         connect(settings)
-        experiment = mlflow.set_experiment(settings.tracking.experiment)
+        experiment = mlflow.set_experiment(experiment_name(settings))
         with cancel.held() as checkpoint, mlflow.start_run(run_name=name) as run:
             mlflow.set_tags(tags)
             mlflow.log_params(params)

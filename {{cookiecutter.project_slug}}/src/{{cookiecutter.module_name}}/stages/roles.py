@@ -2,9 +2,11 @@
 basic-auth`): who may log runs, register versions and move `production`.
 
 Run by an admin (MLFLOW_TRACKING_USERNAME/PASSWORD) with the new users' passwords in
-MLFLOW_READER_PASSWORD, MLFLOW_REGISTRAR_PASSWORD and MLFLOW_PROMOTER_PASSWORD. Creates the
-experiment and the registered model first, as the admin: MLflow makes a model's creator its
-manager, and no CI identity may be that.
+MLFLOW_READER_PASSWORD, MLFLOW_REGISTRAR_PASSWORD and MLFLOW_PROMOTER_PASSWORD. Creates both
+experiments and the registered model first, as the admin: MLflow makes a creator its manager, and
+no CI identity may be that. Pull-request runs log to their own experiment, so the identity pull
+requests hold (the reader) can read, but never write, the experiment behind registered versions.
+Every grant is written each time: re-running converges (changed passwords and grants updated).
 """
 
 from __future__ import annotations
@@ -22,16 +24,22 @@ from ..tracking import tracking_uri
 @dataclass(frozen=True)
 class Role:
     name: str
-    experiment: str  # permission on the experiment
+    experiment: str  # permission on the main experiment (main's runs: the registered versions)
+    pull_requests: str  # permission on the pull-request experiment
     model: str  # permission on the registered model
     may: str
 
 
 ROLES = (
-    Role("reader", "EDIT", "READ", "log runs, read production to compare (pull requests)"),
-    Role("registrar", "EDIT", "EDIT", "register versions and set staging (environment staging)"),
-    Role("promoter", "READ", "MANAGE", "move production (environment production)"),
+    Role("reader", "READ", "EDIT", "READ", "log pull-request runs, read production to compare"),
+    Role("registrar", "EDIT", "READ", "EDIT", "train on main, register, set staging"),
+    Role("promoter", "READ", "READ", "MANAGE", "move production (environment production)"),
 )
+
+
+def pull_request_experiment(settings: Settings) -> str:
+    """Where pull-request runs log (their jobs set MLFLOW_EXPERIMENT_NAME to it)."""
+    return f"{settings.tracking.experiment}-pull-requests"
 
 
 def username(settings: Settings, role: Role) -> str:
@@ -86,8 +94,10 @@ def _grant(server: _Server, target: dict, permission: str) -> None:
 def run(settings: Settings, dry_run: bool = False) -> str:
     """Create (or update) the three users and their grants; return a summary line."""
     model, experiment = settings.registry.model_name, settings.tracking.experiment
+    pull_requests = pull_request_experiment(settings)
     plan = [
         f"{username(settings, r)}: {r.experiment} on experiment {experiment}, "
+        f"{r.pull_requests} on experiment {pull_requests}, "
         f"{r.model} on model {model} ({r.may})"
         for r in ROLES
     ]
@@ -103,14 +113,15 @@ def run(settings: Settings, dry_run: bool = False) -> str:
     if missing := [f"MLFLOW_{name.upper()}_PASSWORD" for name, pw in passwords.items() if not pw]:
         raise UsageError(f"set {', '.join(missing)} (the new users' passwords)")
     server = _Server(uri, admin)
-    experiment_id = _experiment_id(server, experiment)
+    experiment_ids = _experiment_id(server, experiment), _experiment_id(server, pull_requests)
     server.call("POST", "/api/2.0/mlflow/registered-models/create", {"name": model}, True)
     for role in ROLES:
         user = {"username": username(settings, role), "password": passwords[role.name]}
         if server.call("POST", "/api/2.0/mlflow/users/create", user, exists_ok=True) is None:
             server.call("PATCH", "/api/2.0/mlflow/users/update-password", user)
         for resource_type, resource_id, permission in (
-            ("experiment", experiment_id, role.experiment),
+            ("experiment", experiment_ids[0], role.experiment),
+            ("experiment", experiment_ids[1], role.pull_requests),
             ("registered_model", model, role.model),
         ):
             target = {"username": user["username"], "resource_type": resource_type}
