@@ -32,12 +32,6 @@ COMBOS = [
     ),
 ]
 
-# Documented before a workflow uses them: monitor.yml's DVC write credential in its own
-# environment (issue 26, item 4) comes with another change. The tests below fail as soon as a
-# workflow does use one of these, so the entry is removed rather than forgotten.
-ENVIRONMENTS_NOT_YET_IN_WORKFLOWS = {"data-refresh"}
-SECRETS_NOT_YET_IN_WORKFLOWS = {"DVC_WRITE_ACCESS_KEY_ID", "DVC_WRITE_SECRET_ACCESS_KEY"}
-
 TRUSTED_PATHS = {"/.github/", "/config/", "/mlflow-server/"}
 
 
@@ -213,8 +207,7 @@ def test_readme_environments_are_the_ones_the_workflows_use(baked) -> None:
     assert created == tabled
     used = _workflow_environments(project)
     assert used, "no workflow job names an environment"
-    assert not used & ENVIRONMENTS_NOT_YET_IN_WORKFLOWS, "a workflow uses it now: drop the entry"
-    assert created - ENVIRONMENTS_NOT_YET_IN_WORKFLOWS == used
+    assert created == used
 
 
 def test_readme_puts_each_secret_where_its_jobs_read_it(baked) -> None:
@@ -223,9 +216,6 @@ def test_readme_puts_each_secret_where_its_jobs_read_it(baked) -> None:
     scopes = _secret_scopes(project)
     documented = _secrets_set(section)
     for name, env in documented.items():
-        if name in SECRETS_NOT_YET_IN_WORKFLOWS:
-            assert name not in scopes, f"a workflow reads {name} now: drop the entry"
-            continue
         assert name in scopes, f"{name} is set but no workflow reads it"
         if env is None:  # a repository secret: some job outside any environment needs it
             assert None in scopes[name], f"{name}: only jobs of {scopes[name]} read it"

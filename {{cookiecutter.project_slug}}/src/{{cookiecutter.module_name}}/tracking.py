@@ -266,17 +266,17 @@ def log_run(
     tags: dict[str, str],
     files: list[Path] = (),
     children: list[tuple[dict[str, Any], dict[str, float]]] = (),
-    model_id: str | None = None,
 ) -> LoggedRun:
-    """A run without a model (a search, a monitoring or evaluation run): its metrics are linked to
-    the logged model ``model_id`` when given, so they show on the model's page too."""
+    """A run without a model (a search, a monitoring or evaluation run), in the experiment of
+    this identity (``experiment_name``); it writes nothing to any logged model, which least
+    privilege keeps read-only for the identities that monitor."""
     with failing_closed(f"logging the {name} run"):
         connect(settings)
         experiment = mlflow.set_experiment(experiment_name(settings))
         with cancel.held() as checkpoint, mlflow.start_run(run_name=name) as run:
             mlflow.set_tags(tags)
             mlflow.log_params(params)
-            mlflow.log_metrics(metrics, model_id=model_id)
+            mlflow.log_metrics(metrics)
             for path in files:
                 checkpoint()
                 mlflow.log_artifact(str(path))

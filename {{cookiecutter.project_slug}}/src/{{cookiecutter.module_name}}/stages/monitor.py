@@ -110,7 +110,6 @@ def monitor(settings: Settings, source: Path, alias: str | None = None) -> dict[
         metrics=metrics,
         tags={"kind": "monitoring", **_link(version), "input_sha256": report["input_sha256"]},
         files=paths,
-        model_id=getattr(version, "model_id", None),
     )
     if report["drift"]:
         raise DriftDetected(f"drift: {'; '.join(report['reasons'])} (see {paths[1]})")
@@ -173,7 +172,6 @@ def evaluate(settings: Settings, source: Path, alias: str | None = None) -> dict
         metrics={**metrics, "rows": float(len(labelled)), "passed": float(result.passed)},
         tags={"kind": "evaluation", **_link(version), "input_sha256": body["input_sha256"]},
         files=paths,
-        model_id=getattr(version, "model_id", None),
     )
     if not result.passed:
         failing = [check.metric for check in result.checks if not check.passed]
