@@ -4,11 +4,13 @@ PostgreSQL, artifacts in S3): each CI identity does its part and the server refu
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from tests.conftest import SHARED_VENV
 from tests.helpers import Combo, registry_versions, tools_env
@@ -16,6 +18,16 @@ from tests.team_stack import role_env
 
 pytestmark = pytest.mark.slow
 SHA = "c" * 40
+
+
+class WritesMarker:
+    """What a crafted pickle does when it is loaded: run a command of the attacker's."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "code from the model file ran"))
 
 
 def _one_line_error(result) -> str:
@@ -61,7 +73,9 @@ def _made_of(uri: str, auth: tuple[str, str], name: str, version: int) -> dict[s
 def test_roles_on_the_team_stack_pipeline_promote_predict(
     install_project, team_stack, shared_venv: Path
 ) -> None:
-    project = install_project(Combo(task="classification", linting="ruff", docker="y"))
+    project = install_project(
+        Combo(task="classification", linting="ruff", docker="y", serving="fastapi")
+    )
     secrets = team_stack.provision(project.path, shared_venv)
     reader, registrar, promoter = (
         role_env(secrets, role) | {"GITHUB_SHA": SHA}
@@ -157,3 +171,31 @@ def test_roles_on_the_team_stack_pipeline_promote_predict(
     assert (project.path / "preds.csv").read_text().splitlines()[1].startswith("setosa,")
     assert "version 1 (`production`)" in (project.path / "reports" / "report.md").read_text()
     assert not (project.path / "mlflow.db").exists(), "the server, not a local store, was used"
+
+    # Files changed behind the registry's back (here by the admin, as anyone who can write the
+    # bucket could): a cloudpickle flavour and a pickle that would run code. Every command that
+    # loads production refuses it in one line, before anything in it is deserialised.
+    marker = project.path / "pickle-ran"
+    (model_file,) = [p for p in before if "/models/" in p and p.endswith("/artifacts/MLmodel")]
+    folder = model_file.removesuffix("/MLmodel")
+    mlmodel = yaml.safe_load(before[model_file])
+    mlmodel["flavors"]["sklearn"].update(serialization_format="cloudpickle", pickled_model="m.pkl")
+    for path, body in (
+        (f"{folder}/m.pkl", pickle.dumps(WritesMarker(marker))),
+        (model_file, yaml.safe_dump(mlmodel).encode()),
+    ):
+        written = requests.put(f"{artifacts}/{path}", data=body, auth=admin, timeout=30)
+        assert written.ok, (path, written.status_code)
+    for target, extra in (
+        ("predict", ["INPUT=new.csv", "OUTPUT=tampered.csv"]),
+        ("gate", []),
+        ("monitor", ["INPUT=new.csv"]),
+        ("serve", ["PORT=0"]),
+    ):
+        refused = project.make(target, *extra, env=reader)
+        assert refused.returncode != 0, target
+        line = _one_line_error(refused)
+        assert f"{project.combo.slug} version 1" in line, (target, line)
+        assert "model_sha256" in line, (target, line)
+    assert not marker.exists()
+    assert not (project.path / "tampered.csv").exists()

@@ -46,6 +46,26 @@ def _registry(team_stack, shared_venv: Path, project: Path) -> list[dict]:
     return registry_versions(shared_venv, team_stack.uri, project.name, project, team_stack.admin)
 
 
+RUNS_QUERY = """
+import json, sys
+from mlflow.tracking import MlflowClient
+client = MlflowClient(tracking_uri=sys.argv[1])
+found = {}
+for experiment in client.search_experiments():
+    runs = client.search_runs([experiment.experiment_id])
+    found[experiment.name] = len(runs)
+print(json.dumps(found))
+"""
+
+
+def _runs(team_stack, shared_venv: Path, project: Path) -> dict[str, int]:
+    """Runs per experiment on the team server (read as the admin)."""
+    query = [str(shared_venv / "bin" / "python"), "-c", RUNS_QUERY, team_stack.uri]
+    result = run(query, cwd=project, env=team_stack.admin)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 # Session scope: a module fixture is torn down whenever the worker moves to another module, and
 # xdist interleaves modules; the group marker keeps these tests on one worker.
 @pytest.fixture(scope="session")
@@ -67,6 +87,7 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory, team_stack, shared_venv:
             secrets=secrets,
             api_url=github.url,
         )
+        runs["after-pr"] = _runs(team_stack, shared_venv, project)
         github.merge(sha, 7, head=sha)
         github.check(sha, "success")
         runs["main"] = act(
@@ -91,7 +112,73 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory, team_stack, shared_venv:
             secrets=secrets,
             api_url=github.url,
         )
+        before = _registry(team_stack, shared_venv, project)
+        runs["attack"] = _attacking_pull_request(project, tmp_path, secrets, github)
+        runs["attack-registry"] = (before, _registry(team_stack, shared_venv, project))
     return project, sha, runs, github, secrets, tmp_path
+
+
+# A pull request's own code, run by its model check with the secrets a pull request receives:
+# it tries to overwrite the production model's files and to log into the main experiment.
+ATTACK = """
+import os, sys, requests
+from mlflow.tracking import MlflowClient
+name, main_experiment = sys.argv[1], sys.argv[2]
+uri, auth = os.environ["MLFLOW_TRACKING_URI"], (
+    os.environ["MLFLOW_TRACKING_USERNAME"], os.environ["MLFLOW_TRACKING_PASSWORD"])
+client = MlflowClient()
+production = client.get_model_version_by_alias(name, "production")
+model = client.get_logged_model(production.source.removeprefix("models:/"))
+path = f"{model.experiment_id}/models/{model.model_id}/artifacts/MLmodel"
+artifacts = f"{uri}/api/2.0/mlflow-artifacts/artifacts"
+put = requests.put(f"{artifacts}/{path}", data=b"flavors: {}", auth=auth)
+print(f"attack: PUT MLmodel of production -> {put.status_code}", flush=True)
+"""
+
+
+def _attacking_pull_request(project: Path, tmp_path: Path, secrets: dict, github) -> object:
+    """PR #8 on a branch of its own: its Makefile runs the attack before validating and trains
+    into the main experiment; the branch is dropped afterwards."""
+    git(project, "checkout", "-q", "-b", "attack")
+    (project / "attack.py").write_text(ATTACK)
+    makefile = project / "Makefile"
+    original = makefile.read_text()
+    makefile.write_text(
+        original.replace(
+            "\t$(CLI) validate\n",
+            f"\t$(PYTHON) attack.py {project.name} {project.name}\n\t$(CLI) validate\n",
+        ).replace("\t$(CLI) train\n", f"\tMLFLOW_EXPERIMENT_NAME={project.name} $(CLI) train\n")
+    )
+    commit_all(project, "A pull request that reaches for production")
+    try:
+        return act(
+            project,
+            "pull_request",
+            "model.yml",
+            tmp_path / "attack",
+            payload=_event(project, 8),
+            secrets=secrets,
+            api_url=github.url,
+        )
+    finally:
+        git(project, "checkout", "-q", "main")
+        git(project, "branch", "-q", "-D", "attack")
+
+
+@LIFECYCLE
+def test_a_pull_request_cannot_write_what_production_is_made_of(lifecycle) -> None:
+    _, _, runs, _, _, _ = lifecycle
+    attack = runs["attack"]
+    log = attack.log()
+
+    # The server refused the overwrite, and the training into the main experiment failed the job.
+    assert "attack: PUT MLmodel of production -> 403" in log, log[-3000:]
+    assert attack.jobs["train"] == "failure", log[-3000:]
+    assert any("403" in line or "PERMISSION_DENIED" in line for line in attack.commands("error"))
+    # Nothing in the registry changed: the same versions, aliases and tags (model_sha256 too).
+    before, after = runs["attack-registry"]
+    assert after == before
+    assert [v["aliases"] for v in after] == [["production", "staging"]]
 
 
 @LIFECYCLE
@@ -118,6 +205,10 @@ def test_pull_request_trains_with_the_reader_and_keeps_one_sticky_comment(
     assert "version 1 (`production`)" in comment["body"]
     assert "version 1 (`production`)" not in "".join(runs["pr"].commands("summary"))
     assert (tmp_path / "pr" / "artifacts" / "model" / "MLmodel").exists()
+    # The pull request's run went to the experiment the reader may write, none to the main one.
+    after_pr = runs["after-pr"]
+    assert after_pr[f"{project.name}-pull-requests"] == 1, after_pr
+    assert after_pr.get(project.name, 0) == 0, after_pr
 
 
 @LIFECYCLE

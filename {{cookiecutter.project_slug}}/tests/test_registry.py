@@ -146,6 +146,22 @@ def test_concurrent_registrations_of_one_run_create_one_version(gated: Path) -> 
     assert version.tags["pr_number"] == "5"
 
 
+def test_find_prints_the_version_behind_an_alias_or_none(
+    gated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["register"]) == 0
+    capsys.readouterr()
+
+    assert main(["find", "--production"]) == 0
+    assert capsys.readouterr().out.strip() == "none"
+    assert main(["promote", "--version", "1"]) == 0
+    capsys.readouterr()
+    assert main(["find", "--production"]) == 0
+    assert capsys.readouterr().out.strip() == "1"
+    assert main(["find", "--alias", "staging"]) == 0
+    assert capsys.readouterr().out.strip() == "1"
+
+
 def test_promote_records_the_previous_version_and_rollback_restores_it(
     gated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

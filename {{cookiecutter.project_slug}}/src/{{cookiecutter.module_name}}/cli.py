@@ -80,8 +80,17 @@ def _parser() -> argparse.ArgumentParser:
     which = promote.add_mutually_exclusive_group(required=True)
     which.add_argument("--git-sha", help="the commit the version was built from")
     which.add_argument("--version", type=int, help="the registered version number")
-    find = command("find", "print the number of the version registered from a commit")
-    find.add_argument("--git-sha", required=True, help="the commit the version was built from")
+    find = command(
+        "find", "print the number of the version registered from a commit, or behind an alias"
+    )
+    sought = find.add_mutually_exclusive_group(required=True)
+    sought.add_argument("--git-sha", help="the commit the version was built from")
+    sought.add_argument("--alias", help="an alias, e.g. staging ('none' when it is not set)")
+    sought.add_argument(
+        "--production",
+        action="store_true",
+        help="the production alias of config/pipeline.yaml ('none' when it is not set)",
+    )
     rollback = command("rollback", "move alias production back after a failed release")
     rollback.add_argument(
         "--to",
@@ -228,6 +237,9 @@ def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
             f"{settings.registry.model_name} version {promotion.version} is now @{alias} "
             f"(before: {before})"
         )
+    if args.command == "find" and (args.alias or args.production):
+        found = jobs.version_by_alias(settings, args.alias or alias)
+        return str(found.version) if found else "none"
     if args.command == "find":
         return str(jobs.find_version(settings, args.git_sha).version)
     if args.command == "rollback":

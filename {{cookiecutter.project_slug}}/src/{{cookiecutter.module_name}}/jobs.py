@@ -550,6 +550,11 @@ def promote(settings: Settings, sha: str | None, number: int | None) -> Promotio
     return promotion
 
 
+def version_by_alias(settings: Settings, alias: str) -> Any:
+    """The version behind ``alias`` (None when the model or the alias does not exist)."""
+    return tracking.version_by_alias(settings, alias)
+
+
 def find_version(settings: Settings, sha: str) -> Any:
     """The newest version registered from commit ``sha`` (RegistryError when there is none)."""
     return tracking.find_version(settings, git_sha=sha, number=None)
