@@ -95,7 +95,9 @@ def not_of_type(
 def type_detail(dtype: str, fmt: str | None, example: object) -> str:
     """What is wrong with values that are not of ``dtype``, with one of them as ``example``."""
     if dtype in NUMERIC:
-        hint = ": a decimal comma? set data.csv.decimal" if DECIMAL_COMMA.match(str(example)) else ""
+        hint = (
+            ": a decimal comma? set data.csv.decimal" if DECIMAL_COMMA.match(str(example)) else ""
+        )
         return f"values that are not finite {dtype} numbers (e.g. {shown(example)}{hint})"
     if dtype == "bool":
         return f"values that are not true/false, yes/no or 1/0 (e.g. {shown(example)})"

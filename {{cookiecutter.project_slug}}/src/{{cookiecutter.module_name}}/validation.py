@@ -139,11 +139,15 @@ def _column_checks(rule: ColumnRule) -> list[pa.Check]:
     if rule.min is not None:
         low = rule.min
         detail = f"values below {low}"
-        checks.append(pa.Check(lambda values: ~(numbers_of(values) < low), name="min", error=detail))
+        checks.append(
+            pa.Check(lambda values: ~(numbers_of(values) < low), name="min", error=detail)
+        )
     if rule.max is not None:
         high = rule.max
         detail = f"values above {high}"
-        checks.append(pa.Check(lambda values: ~(numbers_of(values) > high), name="max", error=detail))
+        checks.append(
+            pa.Check(lambda values: ~(numbers_of(values) > high), name="max", error=detail)
+        )
     if rule.allowed is not None:
         detail = f"values outside [{', '.join(map(str, rule.allowed))}]"
         checks.append(pa.Check.isin(_allowed(rule), name="allowed", error=detail))
@@ -180,7 +184,11 @@ def pandera_schema(schema: Schema, target: str | None = None) -> pa.DataFrameSch
 
 
 def _violations(
-    failures: pd.DataFrame, checks: pa.DataFrameSchema, schema: Schema, target: str | None, rows: int
+    failures: pd.DataFrame,
+    checks: pa.DataFrameSchema,
+    schema: Schema,
+    target: str | None,
+    rows: int,
 ) -> list[Violation]:
     """pandera's failure cases as violations: one per column and rule."""
     found = []
@@ -226,9 +234,7 @@ def _rank(order: list[str], violation: Violation) -> tuple[int, int, int]:
     return (0 if violation.rule == "min_rows" else 2), 0, rule
 
 
-def check_schema(
-    frame: pd.DataFrame, schema: Schema, target: str | None = None
-) -> list[Violation]:
+def check_schema(frame: pd.DataFrame, schema: Schema, target: str | None = None) -> list[Violation]:
     """Every violation of ``schema`` in ``frame`` (rows numbered as CSV lines), in schema order."""
     checks = pandera_schema(schema, target)
     # Numbered as the CSV's lines, pandera's failure cases name the line of each value.
