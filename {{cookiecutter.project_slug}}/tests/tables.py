@@ -18,7 +18,7 @@ min_rows: 50
 max_duplicate_rows: 0
 missing_target: drop
 columns:
-  customer_id: {dtype: str, role: id}
+  customer_id: {dtype: str, role: id, unique: true}
   signup: {dtype: date, format: "%d/%m/%Y"}
   plan: {dtype: str, nullable: true, allowed: [basic, pro, team]}
   city: {dtype: str}

@@ -169,7 +169,12 @@ def test_inference_recognises_ids_dates_and_free_text() -> None:
 
     columns = schema.infer(frame, tables.TARGET, TASK)["columns"]
 
-    assert columns["customer_id"] == {"dtype": "str", "role": "id", "nullable": False}
+    assert columns["customer_id"] == {
+        "dtype": "str",
+        "role": "id",
+        "nullable": False,
+        "unique": True,
+    }
     assert columns["joined"]["dtype"] == "date"
     assert columns["seen_at"]["dtype"] == "datetime"
     assert columns["review"]["dtype"] == "text"

@@ -201,6 +201,8 @@ class ColumnRule(_Settings):
     # on one side of the train/test split.
     role: Literal["feature", "target", "id", "ignore", "group"] = "feature"
     nullable: bool = False
+    # Every present value differs from the others (an id column's values, say).
+    unique: bool = False
     min: float | None = None
     max: float | None = None
     allowed: list[str | float | int | bool] | None = None

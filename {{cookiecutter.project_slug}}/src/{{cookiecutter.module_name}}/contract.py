@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from .config import NUMERIC, ColumnRule, Schema
+from .config import NUMERIC, Schema
 from .errors import DataError
-from .validation import numbers_of, wrong_type
+from .parsing import numbers_of, wrong_type
 
 # Training categories are stored up to this many per column; beyond it unseen ones are not counted.
 MAX_STORED_CATEGORIES = 1000
@@ -57,9 +57,8 @@ def check(contract: dict[str, Any], frame: pd.DataFrame) -> Checked:
     inputs = frame[list(features)].copy()
     for name, entry in features.items():
         values = frame[name]
-        rule = ColumnRule(dtype=entry["dtype"], nullable=True, format=entry.get("format"))
-        parsed = numbers_of(values) if rule.dtype in NUMERIC else None
-        wrong, detail = wrong_type(values, rule, parsed)
+        parsed = numbers_of(values) if entry["dtype"] in NUMERIC else None
+        wrong, detail = wrong_type(values, entry["dtype"], entry.get("format"), parsed)
         if count := int(wrong.sum()):
             raise DataError(f"column {name!r}: {detail} in {count} row(s)")
         if not entry["nullable"] and (nulls := int(values.isna().sum())):

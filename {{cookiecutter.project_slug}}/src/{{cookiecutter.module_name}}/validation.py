@@ -1,23 +1,61 @@
-"""Check a DataFrame against the declared schema; list every violation, fail closed."""
+"""Check a DataFrame against the declared schema with pandera; list every violation, fail closed.
+
+``pandera_schema`` turns config/schema.yaml into a pandera ``DataFrameSchema``; ``validate``
+runs it on every row and column at once (lazy) and turns pandera's failure cases into one
+violation per column and rule: its count, what is wrong in the schema's words, and the first
+CSV lines it is on.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
 
-from .config import NUMERIC, TEMPORAL, ColumnRule, Schema
+from .config import ColumnRule, Schema
 from .errors import DataError
-from .parsing import BOOL_VALUES, parse_dates
+from .parsing import BOOL_VALUES, not_of_type, numbers_of, shown, type_detail
 
 TABLE = "(table)"
 # A stratified split puts each class on both sides: a class needs at least this many rows.
 MIN_CLASS_ROWS = 2
-DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+# The first data row is on line 2 of the CSV (the header is line 1): row i is on line i + 2.
+FIRST_LINE = 2
+SHOWN_LINES = 5  # line numbers listed per violation
+SHOWN_VIOLATIONS = 10  # violations listed in the one-line error (the report has them all)
+# The checks pandera runs by itself, named as the schema names their rules.
+PANDERA_RULES = {
+    "column_in_dataframe": "present",
+    "column_in_schema": "declared",
+    "not_nullable": "nullable",
+    "field_uniqueness": "unique",
+}
+DETAILS = {
+    "present": "column missing from the data",
+    "declared": "column not declared in the schema",
+    "nullable": "missing values in a non-nullable column",
+    "unique": "values already in an earlier row",
+    "missing_target": "rows without a target value",
+}
+# The order violations are listed in: table size, each column's rules, then the rest.
+RULE_ORDER = [
+    "min_rows",
+    "present",
+    "missing_target",
+    "nullable",
+    "dtype",
+    "min",
+    "max",
+    "allowed",
+    "unique",
+    "declared",
+    "duplicate_rows",
+]
 
 
 @dataclass(frozen=True)
@@ -26,6 +64,16 @@ class Violation:
     rule: str
     count: int
     detail: str
+    # The first CSV lines (header = line 1) holding a violating value; none for table rules.
+    lines: list[int] = field(default_factory=list)
+
+    def describe(self) -> str:
+        where = ""
+        if self.lines:
+            more = ", ..." if self.count > len(self.lines) else ""
+            plural = "s" if self.count > 1 else ""
+            where = f" on line{plural} {', '.join(map(str, self.lines))}{more}"
+        return f"{self.column} {self.rule} ({self.count}: {self.detail}){where}"
 
 
 @dataclass
@@ -47,7 +95,9 @@ class ValidationReport:
                 self.missing_target
             )
             return f"data valid: {self.rows} rows, {self.columns} columns{dropped}"
-        parts = [f"{v.column} {v.rule} ({v.count}: {v.detail})" for v in self.violations]
+        parts = [v.describe() for v in self.violations[:SHOWN_VIOLATIONS]]
+        if (hidden := len(self.violations) - SHOWN_VIOLATIONS) > 0:
+            parts.append(f"and {hidden} more (every one in reports/validation.json)")
         return f"data invalid: {len(self.violations)} violation(s): " + "; ".join(parts)
 
     def write(self, path: Path) -> None:
@@ -59,95 +109,157 @@ class ValidationReport:
         path.write_text(json.dumps(body, indent=2) + "\n")
 
 
-def _example(values: pd.Series, wrong: pd.Series) -> str:
-    return repr(values[wrong].iloc[0]) if wrong.any() else ""
-
-
-def numbers_of(values: pd.Series) -> pd.Series:
-    """The values as numbers; NaN where a value is missing or not a number."""
-    return pd.to_numeric(values, errors="coerce")
-
-
-def wrong_type(
-    values: pd.Series, rule: ColumnRule, parsed: pd.Series | None = None
-) -> tuple[pd.Series, str]:
-    """Present values that are not of the declared dtype, and the detail to report them with.
-
-    Shared with the predict-time checks, so training data and prediction inputs obey one rule.
-    ``parsed``: ``numbers_of(values)`` if the caller already has it (int and float columns).
-    """
-    present = values.notna()
-    if rule.dtype in NUMERIC:
-        numbers = numbers_of(values) if parsed is None else parsed
-        wrong = present & ~np.isfinite(numbers.to_numpy(dtype=float, na_value=np.nan))
-        if rule.dtype == "int":
-            wrong |= present & numbers.notna() & (numbers % 1 != 0)
-        example = _example(values, wrong)
-        hint = (
-            ": a decimal comma? set data.csv.decimal" if DECIMAL_COMMA.match(example[1:-1]) else ""
-        )
-        return wrong, f"values that are not finite {rule.dtype} numbers (e.g. {example}{hint})"
-    if rule.dtype == "bool":
-        wrong = present & ~values.isin(list(BOOL_VALUES))
-        return (
-            wrong,
-            f"values that are not true/false, yes/no or 1/0 (e.g. {_example(values, wrong)})",
-        )
-    if rule.dtype in TEMPORAL:
-        wrong = present & parse_dates(values, rule.format).isna()
-        shape = rule.format or "ISO 8601"
-        return wrong, f"values that are not {shape} dates (e.g. {_example(values, wrong)})"
-    if rule.dtype == "str":
-        # Text that is only spaces is a missing value in disguise.
-        wrong = present & values.astype(str).str.strip().eq("")
-        return wrong, "blank values (only spaces)"
-    return present & False, ""
-
-
-def _check_column(name: str, values: pd.Series, rule: ColumnRule) -> list[Violation]:
-    found: list[Violation] = []
-    present = values.notna()
-    if not rule.nullable and (nulls := int((~present).sum())):
-        found.append(Violation(name, "nullable", nulls, "missing values in a non-nullable column"))
-    parsed = numbers_of(values) if rule.dtype in NUMERIC else None
-    wrong, detail = wrong_type(values, rule, parsed)
-    if count := int(wrong.sum()):
-        found.append(Violation(name, "dtype", count, detail))
-    if parsed is not None:
-        if rule.min is not None and (count := int((parsed < rule.min).sum())):
-            found.append(Violation(name, "min", count, f"values below {rule.min}"))
-        if rule.max is not None and (count := int((parsed > rule.max).sum())):
-            found.append(Violation(name, "max", count, f"values above {rule.max}"))
-    allowed = rule.allowed
-    if allowed is not None and values.dtype == np.float32:  # precision single: as the column holds
-        allowed = [np.float32(a) if isinstance(a, (int, float)) else a for a in allowed]
-    if allowed is not None and (count := int((present & ~values.isin(allowed)).sum())):
-        shown = ", ".join(map(str, rule.allowed))
-        found.append(Violation(name, "allowed", count, f"values outside [{shown}]"))
-    return found
+def repeated_rows(frame: pd.DataFrame) -> pd.Series:
+    """True for each row that repeats an earlier row exactly."""
+    # One 64-bit hash per row: linear time and O(rows) memory, unlike factorizing every column.
+    return pd.util.hash_pandas_object(frame, index=False).duplicated()
 
 
 def duplicate_rows(frame: pd.DataFrame) -> int:
     """Rows that repeat an earlier row exactly."""
-    # One 64-bit hash per row: linear time and O(rows) memory, unlike factorizing every column.
-    return int(pd.util.hash_pandas_object(frame, index=False).duplicated().sum())
+    return int(repeated_rows(frame).sum())
+
+
+def _allowed(rule: ColumnRule) -> list:
+    if rule.precision == "single":  # a float32 column: compare at the precision it holds
+        return [np.float32(a) if isinstance(a, (int, float)) else a for a in rule.allowed or []]
+    return list(rule.allowed or [])
+
+
+def _column_checks(rule: ColumnRule) -> list[pa.Check]:
+    """The column's rules as pandera checks, each named after its rule; missing values pass."""
+    checks = []
+    if rule.dtype == "bool":
+        checks.append(pa.Check.isin(list(BOOL_VALUES), name="dtype"))
+    elif rule.dtype != "text":  # numbers, dates and blank text: the parsers' rule (parsing.py)
+        checks.append(
+            pa.Check(lambda values: ~not_of_type(values, rule.dtype, rule.format), name="dtype")
+        )
+    # Bounds compare the numbers a column holds: text in a number column is a dtype violation.
+    if rule.min is not None:
+        low = rule.min
+        detail = f"values below {low}"
+        checks.append(
+            pa.Check(lambda values: ~(numbers_of(values) < low), name="min", error=detail)
+        )
+    if rule.max is not None:
+        high = rule.max
+        detail = f"values above {high}"
+        checks.append(
+            pa.Check(lambda values: ~(numbers_of(values) > high), name="max", error=detail)
+        )
+    if rule.allowed is not None:
+        detail = f"values outside [{', '.join(map(str, rule.allowed))}]"
+        checks.append(pa.Check.isin(_allowed(rule), name="allowed", error=detail))
+    return checks
+
+
+def pandera_schema(schema: Schema, target: str | None = None) -> pa.DataFrameSchema:
+    """config/schema.yaml as a pandera schema: every declared column present with its rules, no
+    undeclared column, at least min_rows rows. Duplicated rows are all reported (the caller
+    applies max_duplicate_rows). With ``target``, missing target values fail only when the
+    schema says missing_target: fail."""
+    columns = {}
+    for name, rule in schema.columns.items():
+        nullable = rule.nullable
+        if name == target:
+            nullable = schema.missing_target == "drop"
+        columns[name] = pa.Column(
+            None,
+            _column_checks(rule),
+            nullable=nullable,
+            unique=rule.unique,
+            report_duplicates="exclude_first",
+            name=name,
+        )
+    table = [
+        pa.Check(
+            lambda frame: len(frame) >= schema.min_rows,
+            name="min_rows",
+            error=f"fewer than {schema.min_rows} rows",
+        ),
+        pa.Check(lambda frame: ~repeated_rows(frame), name="duplicate_rows"),
+    ]
+    return pa.DataFrameSchema(columns, checks=table, strict=True)
+
+
+def _violations(
+    failures: pd.DataFrame,
+    checks: pa.DataFrameSchema,
+    schema: Schema,
+    target: str | None,
+    rows: int,
+) -> list[Violation]:
+    """pandera's failure cases as violations: one per column and rule."""
+    found = []
+    # A row-wise table check has a case per column of each failing row: one group for all.
+    table = failures["schema_context"].eq("DataFrameSchema") & failures["check_number"].notna()
+    failures = failures.assign(column=failures["column"].mask(table, TABLE))
+    keys = ["schema_context", "column", "check", "check_number"]
+    for (context, column, check, number), cases in failures.groupby(keys, dropna=False, sort=False):
+        if check in ("column_in_dataframe", "column_in_schema"):  # one case per column
+            rule = PANDERA_RULES[check]
+            found += [Violation(str(name), rule, 1, DETAILS[rule]) for name in cases.failure_case]
+            continue
+        lines = cases["index"].dropna().astype(int)
+        if context == "DataFrameSchema":  # a table check
+            spec = checks.checks[int(number)]
+            if spec.name == "min_rows":
+                found.append(Violation(TABLE, spec.name, rows, spec.error))
+                continue
+            repeated = np.unique(lines.to_numpy())
+            if len(repeated) > schema.max_duplicate_rows:
+                detail = f"more than {schema.max_duplicate_rows} duplicated rows"
+                first = repeated[:SHOWN_LINES].tolist()
+                found.append(Violation(TABLE, spec.name, len(repeated), detail, first))
+            continue
+        spec = None if check in PANDERA_RULES else checks.columns[column].checks[int(number)]
+        rule = PANDERA_RULES[check] if spec is None else spec.name
+        if rule == "nullable" and column == target:
+            rule = "missing_target"
+        if rule == "dtype":
+            declared = schema.columns[column]
+            detail = type_detail(declared.dtype, declared.format, cases.failure_case.iloc[0])
+        else:
+            detail = DETAILS[rule] if spec is None else spec.error
+        first = lines.nsmallest(SHOWN_LINES).tolist()
+        found.append(Violation(column, rule, len(cases), detail, first))
+    return found
+
+
+def _rank(order: list[str], violation: Violation) -> tuple[int, int, int]:
+    rule = RULE_ORDER.index(violation.rule) if violation.rule in RULE_ORDER else len(RULE_ORDER)
+    if violation.column in order:
+        return 1, order.index(violation.column), rule
+    return (0 if violation.rule == "min_rows" else 2), 0, rule
+
+
+def check_schema(frame: pd.DataFrame, schema: Schema, target: str | None = None) -> list[Violation]:
+    """Every violation of ``schema`` in ``frame`` (rows numbered as CSV lines), in schema order."""
+    checks = pandera_schema(schema, target)
+    # Numbered as the CSV's lines, pandera's failure cases name the line of each value.
+    numbered = frame.set_axis(pd.RangeIndex(FIRST_LINE, FIRST_LINE + len(frame)))
+    try:
+        checks.validate(numbered, lazy=True, inplace=True)
+        return []
+    except SchemaErrors as errors:
+        found = _violations(errors.failure_cases, checks, schema, target, len(frame))
+    order = list(schema.columns)
+    return sorted(found, key=lambda violation: _rank(order, violation))
 
 
 def _labels(labels: pd.Series, target: str) -> list[Violation]:
     """Classes a stratified split cannot put on both sides (classification only)."""
     counts = labels.value_counts()
     if len(counts) == 1:
-        return [
-            Violation(
-                target, "classes", 1, f"only one class ({counts.index[0]!r}): nothing to learn"
-            )
-        ]
+        only = shown(counts.index[0])
+        return [Violation(target, "classes", 1, f"only one class ({only}): nothing to learn")]
     return [
         Violation(
             target,
             "class_size",
             int(count),
-            f"class {label!r} has {count} row(s); the split needs at least {MIN_CLASS_ROWS}",
+            f"class {shown(label)} has {count} row(s); the split needs at least {MIN_CLASS_ROWS}",
         )
         for label, count in counts.items()
         if count < MIN_CLASS_ROWS
@@ -162,25 +274,18 @@ def validate(
     task: str | None = None,
     high_cardinality: int | None = None,
 ) -> ValidationReport:
-    """Every violation of ``schema`` in ``frame``, with column, rule and count.
+    """Every violation of ``schema`` in ``frame``, with column, rule, count and CSV lines.
 
     With ``target``: rows without one are counted (and are a violation if the schema says
     missing_target: fail); with ``task`` classification too, every class must be big enough to
     split. ``high_cardinality``: warn about category columns with more distinct values.
     """
     report = ValidationReport(rows=len(frame), columns=frame.shape[1])
-    add = report.violations.extend
-    if len(frame) < schema.min_rows:
-        add([Violation(TABLE, "min_rows", len(frame), f"fewer than {schema.min_rows} rows")])
+    report.violations = check_schema(frame, schema, target)
     for name, rule in schema.columns.items():
-        if name not in frame.columns:
-            add([Violation(name, "present", 1, "column missing from the data")])
-            continue
-        if name == target:
-            rule = rule.model_copy(update={"nullable": True})  # missing labels: see below
-        add(_check_column(name, frame[name], rule))
         if (
             high_cardinality
+            and name in frame.columns
             and rule.dtype == "str"
             and rule.role == "feature"
             and name != target
@@ -190,22 +295,14 @@ def validate(
                 f"{name}: {distinct} distinct values (high cardinality): the encoder keeps the "
                 "most frequent (model.preprocessing.max_categories / min_frequency)"
             )
-    for name in frame.columns.difference(list(schema.columns)):
-        add([Violation(str(name), "declared", 1, "column not declared in the schema")])
-    duplicates = duplicate_rows(frame)
-    if duplicates > schema.max_duplicate_rows:
-        detail = f"more than {schema.max_duplicate_rows} duplicated rows"
-        add([Violation(TABLE, "duplicate_rows", duplicates, detail)])
     if target is not None and target in frame.columns:
         labels = frame[target]
-        if missing := int(labels.isna().sum()):
-            if schema.missing_target == "fail":
-                add([Violation(target, "missing_target", missing, "rows without a target value")])
-            else:
-                report.missing_target = missing
-                report.warnings.append(f"{target}: dropped {missing} row(s) without a target value")
+        missing = int(labels.isna().sum())
+        if missing and schema.missing_target == "drop":
+            report.missing_target = missing
+            report.warnings.append(f"{target}: dropped {missing} row(s) without a target value")
         if task == "classification" and labels.notna().any():
-            add(_labels(labels.dropna(), target))
+            report.violations += _labels(labels.dropna(), target)
     return report
 
 

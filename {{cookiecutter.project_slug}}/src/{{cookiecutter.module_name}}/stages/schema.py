@@ -110,6 +110,8 @@ def infer(frame: pd.DataFrame, target: str, task: str) -> dict[str, Any]:
         if role != "feature":
             rule["role"] = role
         rule["nullable"] = bool(nulls[name])
+        if role == "id":  # every value differs (see _role): new data must keep it so
+            rule["unique"] = True
         is_target = name == target
         if is_target and task == "regression" and dtype not in ("int", "float"):
             raise UsageError(

@@ -1,7 +1,8 @@
 """The validate stage: read the training data in its dialect and check it against the schema.
 
-Only pandas and this package's own modules: `make validate` imports neither scikit-learn nor
-MLflow, so checking a large table costs the table, not the libraries (see jobs.py for the rest).
+Only pandas, pandera and this package's own modules: `make validate` imports neither
+scikit-learn nor MLflow, so checking a large table costs the table, not the libraries (see
+jobs.py for the rest).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from .. import data
 from ..config import Schema, Settings, load_schema
 from ..console import warning
 from ..timings import timed
-from ..validation import validate_or_raise
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -77,6 +77,10 @@ def validate(settings: Settings) -> pd.DataFrame:
 
 def check_training_data(settings: Settings, frame: pd.DataFrame, schema: Schema) -> Any:
     """Validate ``frame`` as training data; write reports/validation.json; raise DataError."""
+    # Imported here, by the stages that validate: predict and the API (which import this module
+    # through jobs.py) do not load pandera (half a second).
+    from ..validation import validate_or_raise
+
     return validate_or_raise(
         frame,
         schema,
