@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.module_name }}.config import ColumnRule, Schema
+from {{ cookiecutter.module_name }} import data
+from {{ cookiecutter.module_name }}.config import ColumnRule, Schema, load_schema
 from {{ cookiecutter.module_name }}.errors import DataError
 from {{ cookiecutter.module_name }}.validation import validate, validate_or_raise
 
@@ -69,3 +70,20 @@ def test_failure_writes_every_violation_and_raises_one_line(tmp_path: Path) -> N
         ("size", "min"),
         ("label", "allowed"),
     }
+
+
+def test_bounds_hold_at_single_precision(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("x\n0.1\n0.05\n0.1000001\n")
+    frame = data.read_csv(path, single={"x"})
+    schema = load_schema_text(
+        tmp_path, "columns:\n  x: {dtype: float, max: 0.1, precision: single}\n"
+    )
+    # 0.1 is the bound itself at 32 bits, not above it; 0.1000001 is above it even there.
+    report = validate(frame, schema)
+    assert [(v.rule, v.count) for v in report.violations] == [("max", 1)]
+
+
+def load_schema_text(tmp_path: Path, text: str):
+    (tmp_path / "schema.yaml").write_text(text)
+    return load_schema(tmp_path / "schema.yaml")
