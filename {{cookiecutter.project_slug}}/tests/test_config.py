@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, SCHEMA_FILE
 
-from {{ cookiecutter.module_name }}.config import ConfigError, load_settings
+from {{ cookiecutter.module_name }}.cli import main
+from {{ cookiecutter.module_name }}.config import ColumnRule, ConfigError, load_settings
 
 
 def _write(project: Path, mutate) -> Path:
@@ -99,3 +100,24 @@ def test_unreadable_config(project: Path, text: str, message: str) -> None:
 
     with pytest.raises(ConfigError, match=message):
         load_settings(path)
+
+
+def test_precision_applies_to_float_columns_only() -> None:
+    assert ColumnRule(dtype="float", precision="single").precision == "single"
+    with pytest.raises(ValueError, match="precision applies to float columns, not int"):
+        ColumnRule(dtype="int", precision="single")
+
+
+def test_a_config_error_for_precision_is_one_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = yaml.safe_load((project / SCHEMA_FILE).read_text())
+    name = next(name for name, rule in schema["columns"].items() if rule["dtype"] == "float")
+    schema["columns"][name] |= {"dtype": "int", "precision": "single"}
+    (project / SCHEMA_FILE).write_text(yaml.safe_dump(schema))
+    code = main(["validate"])
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert len(err.splitlines()) == 1
+    assert f"columns.{name}" in err
+    assert "precision applies to float columns" in err

@@ -263,3 +263,64 @@ def test_data_that_differs_from_its_dvc_file_is_not_registered(
     assert client.search_model_versions(f"name='{load_settings().registry.model_name}'") == []
     data.dvc_file(path).write_text("not: [a dvc file")
     assert main(["train"]) == EXIT_DATA
+
+
+def _table(path: Path, rows: int = 997) -> pd.DataFrame:
+    """Floats with gaps, an int column that gains a gap late, text, an id."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "row_id": [f"R{i:05d}" for i in range(rows)],
+            "price": rng.gamma(2.0, 10.0, rows).round(4),
+            "count": rng.integers(0, 50, rows),
+            "ratio": rng.random(rows),
+            "city": rng.choice(["Lyon", "Oslo", "Kyiv"], rows),
+        }
+    )
+    frame.loc[rng.random(rows) < 0.1, "price"] = np.nan
+    frame["count"] = frame["count"].astype(object)
+    frame.loc[rows - 3, "count"] = None  # past the first chunks: the column turns float
+    frame.to_csv(path, index=False)
+    return pd.read_csv(path)
+
+
+def test_single_precision_columns_are_float32_and_the_rest_is_what_pandas_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(data, "CHUNK_ROWS", 100)
+    expected = _table(tmp_path / "t.csv")
+    single = {"price", "count", "city"}  # city is text: precision never makes it a number
+    frame = data.read_csv(tmp_path / "t.csv", single=single)
+
+    assert frame["price"].dtype == np.float32
+    assert frame["count"].dtype == np.float32
+    for name in ("price", "count"):
+        np.testing.assert_array_equal(frame[name], expected[name].to_numpy(np.float32))
+    pd.testing.assert_frame_equal(
+        frame.drop(columns=["price", "count"]), expected.drop(columns=["price", "count"])
+    )
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text("price,city\n")
+    assert data.read_csv(header_only, single=single).columns.tolist() == ["price", "city"]
+
+
+def test_a_split_shares_label_objects_and_one_index_per_side() -> None:
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x": rng.random(300), "y": rng.choice(["rare", "common"], 300, p=[0.1, 0.9])}
+    )
+    frame["y"] = frame["y"].astype("str")
+    frame.index = frame.index * 7
+    parts = data.split(frame, "y", 0.25, 42, stratify=True)
+    assert parts.y_train.dtype == object
+    assert len({id(label) for label in parts.y_train}) == 2  # one object per class
+    assert parts.y_train.index is parts.x_train.index
+    assert parts.y_test.index is parts.x_test.index
+    assert parts.x_train.index.isin(frame.index).all()  # the rows keep their labels
+    # the rows the split of the plain labels gives
+    _, test = train_test_split(frame["x"], test_size=0.25, random_state=42, stratify=frame["y"])
+    assert parts.x_test["x"].tolist() == test.tolist()
+    numbers = data.split(frame.assign(y=(frame["y"] == "rare").astype(int)), "y", 0.25, 42, True)
+    assert numbers.y_train.dtype == np.int64  # numeric labels stay as they are

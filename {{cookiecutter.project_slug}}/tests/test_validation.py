@@ -15,7 +15,7 @@ from conftest import DATA_PATH, TASK
 
 from {{ cookiecutter.module_name }} import data
 from {{ cookiecutter.module_name }}.cli import main
-from {{ cookiecutter.module_name }}.config import ColumnRule, Schema
+from {{ cookiecutter.module_name }}.config import ColumnRule, Schema, load_schema
 from {{ cookiecutter.module_name }}.errors import EXIT_DATA, DataError
 from {{ cookiecutter.module_name }}.validation import pandera_schema, validate, validate_or_raise
 
@@ -236,3 +236,20 @@ def test_make_validate_exits_3_with_one_line_and_writes_the_lines_to_the_report(
             "lines": [6, 152],
         }
     ]
+
+
+def test_bounds_hold_at_single_precision(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text("x\n0.1\n0.05\n0.1000001\n")
+    frame = data.read_csv(path, single={"x"})
+    schema = load_schema_text(
+        tmp_path, "columns:\n  x: {dtype: float, max: 0.1, precision: single}\n"
+    )
+    # 0.1 is the bound itself at 32 bits, not above it; 0.1000001 is above it even there.
+    report = validate(frame, schema)
+    assert [(v.rule, v.count) for v in report.violations] == [("max", 1)]
+
+
+def load_schema_text(tmp_path: Path, text: str):
+    (tmp_path / "schema.yaml").write_text(text)
+    return load_schema(tmp_path / "schema.yaml")

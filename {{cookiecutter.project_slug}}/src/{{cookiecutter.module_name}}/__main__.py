@@ -1,9 +1,5 @@
 """Entry point for `python -m {{ cookiecutter.module_name }}`."""
 
-from . import process
+from .cli import main
 
-process.begin()
-
-from .cli import main  # noqa: E402  (imported with the collector off: see process.py)
-
-process.leave(main())
+raise SystemExit(main())

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import cancel, console, process
+from . import cancel, console
 from .config import DEFAULT_CONFIG, check_reports_dir, load_settings
 from .errors import EXIT_OK, PipelineError
 from .timings import timed
@@ -157,21 +157,15 @@ def _run(args: argparse.Namespace) -> str:
     settings = load_settings(args.config, check_schema=args.command != "schema")
     # The data commands need neither MLflow nor the model code: they skip those imports (seconds).
     if args.command in DATA_COMMANDS:
-        process.ready()
         return _data_command(args, settings)
     check_reports_dir(settings)
     try:
         if args.command == "validate":  # pandas only (stages/validate.py): no sklearn, no MLflow
-            process.ready()
             from .stages.validate import validate
 
             frame = validate(settings)
             return f"data valid: {len(frame)} rows -> {settings.reports_dir / 'validation.json'}"
-        with timed("imports"), process.loaded():
-            # First: skops looks up the module of each scipy ufunc by scanning sys.modules in
-            # import order, so with scipy.special near the front its import is 0.8 s shorter.
-            import scipy.special  # noqa: F401
-
+        with timed("imports"):
             from . import jobs
 
             if args.command in TRAINING_COMMANDS:
@@ -318,6 +312,10 @@ def _timed_line(line: str, started: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # MLflow configures its loggers when it is first imported (by a stage, after this): at
+    # WARNING its INFO lines (store and experiment creation) stay out of the stages' output.
+    # MLFLOW_LOGGING_LEVEL=INFO brings them back.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
     cancel.unwind_on_cancel()
     try:
         print(console.plain(run(sys.argv[1:] if argv is None else argv)))

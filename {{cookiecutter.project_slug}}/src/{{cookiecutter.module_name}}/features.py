@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import StandardScaler
 
 from .parsing import CALENDAR, parse_bool, parse_dates
@@ -26,25 +25,13 @@ class BlockwiseStandardScaler(StandardScaler):
     def fit(self, X, y=None, sample_weight=None):
         if not isinstance(X, np.ndarray) or sample_weight is not None:
             return super().fit(X, y, sample_weight)
-        self._reset()
+        # Forget an earlier fit (partial_fit adds to it): its fitted attributes, by scikit-learn's
+        # convention the public names that end in "_".
+        for name in [name for name in vars(self) if name.endswith("_") and name[0] != "_"]:
+            delattr(self, name)
         for start in range(0, max(len(X), 1), SCALER_BLOCK_ROWS):
             self.partial_fit(X[start : start + SCALER_BLOCK_ROWS], y)
         return self
-
-
-class Columns(ColumnTransformer):
-    """ColumnTransformer whose one dense output goes on as a C-ordered array. Stacking one block
-    copies it and keeps pandas' column-major order, and most estimators (LogisticRegression,
-    for one) then copy it again to C order: at 750k rows x 20 float32 columns, two extra
-    copies of the features at once (+115 MB) become one."""
-
-    def _hstack(self, Xs, *, n_samples):
-        if len(Xs) == 1 and isinstance(Xs[0], np.ndarray):
-            block = Xs[0]
-            if block.flags.c_contiguous and block.base is not None:  # a view (passthrough)
-                return block.copy()  # a copy, as stacking gives: the caller's data stays safe
-            return np.ascontiguousarray(block)  # the transformer's own output, C-ordered
-        return super()._hstack(Xs, n_samples=n_samples)
 
 
 class DenseColumns(TransformerMixin, BaseEstimator):

@@ -1,18 +1,7 @@
-"""Evaluation plots written as PNG: confusion matrix, or residuals and predicted-vs-actual.
-
-``drawing`` draws them in a forked process while the caller goes on with its tracking calls:
-matplotlib's import and the drawing take the other core instead of the pipeline's time. ``aside``
-runs any such work in a forked process (the monitor report draws half its plots with it).
-"""
+"""Evaluation plots written as PNG: confusion matrix, or residuals and predicted-vs-actual."""
 
 from __future__ import annotations
 
-import os
-import signal
-import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -60,58 +49,3 @@ def _save(figure, path: Path, plt) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-
-
-def _can_fork() -> bool:
-    """Fork only where it is safe: Linux (macOS frameworks break in a forked child) and a
-    single thread (a lock another thread held at the fork would stay held in the child)."""
-    return sys.platform == "linux" and threading.active_count() == 1
-
-
-@contextmanager
-def drawing(
-    task: str, y_test: pd.Series, predicted: np.ndarray, out: Path
-) -> Iterator[Callable[[], list[Path]]]:
-    """Draw the figures aside (a forked process) during the block; the yielded function waits for
-    them and returns their paths (see ``aside``)."""
-    with aside(lambda: write_figures(task, y_test, predicted, out)) as wait:
-
-        def paths() -> list[Path]:
-            wait()
-            return [out / name for name in FIGURES[task]]
-
-        yield paths
-
-
-@contextmanager
-def aside(work: Callable[[], object]) -> Iterator[Callable[[], None]]:
-    """Run ``work`` in a forked process during the block; the yielded function waits for it. If
-    the process fails, or cannot be forked, ``work`` runs in this process instead, so a real
-    error surfaces here. Leaving the block early (an error, a cancellation) stops the process."""
-    pid = os.fork() if _can_fork() else None
-    if pid == 0:  # the child: work, then leave without running the parent's exit handlers
-        code = 1
-        try:
-            work()
-            code = 0
-        finally:
-            os._exit(code)
-    waited = False
-
-    def wait() -> None:
-        nonlocal waited
-        if waited:
-            return
-        waited = True
-        if pid is not None:
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) == 0:
-                return
-        work()
-
-    try:
-        yield wait
-    finally:
-        if pid is not None and not waited:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)

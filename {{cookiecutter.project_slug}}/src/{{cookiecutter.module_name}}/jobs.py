@@ -9,12 +9,13 @@ import os
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from . import data, figures, gate, model_files, monitoring, process, tracking
+from . import data, figures, gate, model_files, monitoring, tracking
 from .config import ConfigError, Schema, SearchSettings, Settings, load_schema
 from .console import warning
 from .errors import DataError, GateFailed, RegistryError, UsageError
@@ -155,7 +156,8 @@ def _fit(
     search: SearchSettings | None,
 ) -> Any:
     """Fit ``pipeline`` (the best of a cross-validated ``search`` when given: a SearchResult,
-    else None); an estimator that refuses the data or its own settings is a config error."""
+    else None); an estimator that refuses the data or its own settings (scikit-learn checks
+    them when fitting) is a config error."""
     transform = settings.model.target_transform
     if transform != "none" and (low := float(parts.y_train.min())) < 0:
         raise ConfigError(f"model.target_transform: {transform} needs a target >= 0 (min {low:g})")
@@ -171,7 +173,8 @@ def _fit(
     except (ValueError, TypeError) as error:
         message = str(error).strip().splitlines()[0]
         raise ConfigError(
-            f"model.estimator: {settings.model.estimator} could not fit this data: {message}"
+            f"model.estimator / model.params: {settings.model.estimator} could not be fitted "
+            f"with these params on this data: {message}"
         ) from None
     return None
 
@@ -318,23 +321,21 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
     predicted = pipeline.predict(parts.x_test)
     out = settings.reports_dir / "figures"
-    # MLflow's imports and calls create only small, lasting objects: no collector while they run.
-    with figures.drawing(settings.task, parts.y_test, predicted, out) as drawn, process.loaded():
-        with timed("imports"):
-            tracking.preload(settings)
-        run = tracking.log_training_run(
-            settings,
-            model=pipeline,
-            dataset=dataset,
-            x_example=parts.x_train,
-            params=params,
-            metrics=metrics | {f"baseline_{key}": value for key, value in baseline.items()},
-            tags=tags,
-            figures=drawn,
-            metadata={"contract": contract.build(schema, target, parts.x_train)},
-            documents={REFERENCE_PATH: reference},
-            children=_children(found) if found else [],
-        )
+    with timed("imports"):
+        tracking.preload(settings)
+    run = tracking.log_training_run(
+        settings,
+        model=pipeline,
+        dataset=dataset,
+        x_example=parts.x_train,
+        params=params,
+        metrics=metrics | {f"baseline_{key}": value for key, value in baseline.items()},
+        tags=tags,
+        figures=partial(figures.write_figures, settings.task, parts.y_test, predicted, out),
+        metadata={"contract": contract.build(schema, target, parts.x_train)},
+        documents={REFERENCE_PATH: reference},
+        children=_children(found) if found else [],
+    )
     record = {
         **asdict(run),
         **tags,

@@ -5,15 +5,14 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
-import re
 from typing import Any
 
 from .config import NUMERIC, TEMPORAL, ConfigError, ModelSettings, PreprocessingSettings, Schema
 
 
 def preload(settings: ModelSettings) -> None:
-    """Import what building, fitting and scoring the configured pipeline imports, all at once
-    (see process.loaded); a bad estimator path is left for make_estimator to report."""
+    """Import what building, fitting and scoring the configured pipeline imports, up front (timed
+    as imports); a bad estimator path is left for make_estimator to report."""
     import sklearn.compose  # noqa: F401
     import sklearn.dummy  # noqa: F401
     import sklearn.feature_extraction.text  # noqa: F401
@@ -53,31 +52,24 @@ def resolve_estimator(dotted: str, task: str | None = None) -> type:
 
 
 def make_estimator(settings: ModelSettings, task: str, seed: int) -> Any:
-    """The configured estimator, its parameters checked by scikit-learn before any fitting."""
+    """The configured estimator; parameter names are checked here, their values by
+    scikit-learn when the model is fitted."""
     from sklearn.utils import get_tags
 
     estimator_class = resolve_estimator(settings.estimator, task)
     params = dict(settings.params)
-    if "random_state" in estimator_class().get_params():
+    known = estimator_class().get_params(deep=False)
+    if unknown := sorted(set(params) - set(known)):
+        raise ConfigError(
+            f"model.params.{unknown[0]}: not a parameter of {settings.estimator} "
+            f"(its parameters: {', '.join(sorted(known))})"
+        )
+    if "random_state" in known:
         params.setdefault("random_state", seed)
-    try:
-        estimator = estimator_class(**params)
-        estimator._validate_params()
-    except (TypeError, ValueError) as error:
-        raise ConfigError(_param_error(error)) from None
+    estimator = estimator_class(**params)
     if not get_tags(estimator).target_tags.single_output:
         raise ConfigError(f"model.estimator: {settings.estimator} needs several target columns")
     return estimator
-
-
-def _param_error(error: Exception) -> str:
-    """scikit-learn's message, keyed by the parameter it names (model.params.C: ...)."""
-    message = str(error).splitlines()[0]
-    if named := re.search(r"The '(\w+)' parameter", message) or re.search(
-        r"keyword argument '(\w+)'", message
-    ):
-        return f"model.params.{named.group(1)}: {message}"
-    return f"model.params: {message}"
 
 
 def wants_dense(estimator: Any, preprocessing: PreprocessingSettings) -> bool:
@@ -123,6 +115,7 @@ def build_preprocessor(
     settings: PreprocessingSettings, schema: Schema, target: str, task: str, dense: bool
 ) -> Any:
     """One transformer per kind of column; id, ignore and group columns are dropped."""
+    from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
@@ -132,7 +125,6 @@ def build_preprocessor(
         BoolColumns,
         CalendarFeatures,
         Categories,
-        Columns,
         DenseColumns,
         TextColumn,
     )
@@ -177,7 +169,7 @@ def build_preprocessor(
         steps = [("text", TextColumn()), ("tfidf", vectorizer)]
         transformers.append((f"text_{name}", Pipeline(steps), [name]))
     # Dense output turns any sparse block (one-hot, TF-IDF) dense too.
-    return Columns(transformers, sparse_threshold=0 if dense else 0.3)
+    return ColumnTransformer(transformers, sparse_threshold=0 if dense else 0.3)
 
 
 def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: int, task: str):

@@ -26,7 +26,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from . import cancel, local_store, model_files, trusted_types
+from . import cancel, model_files
 from .config import Settings
 from .errors import RegistryError
 from .timings import timed
@@ -59,13 +59,8 @@ def connect(settings: Settings) -> MlflowClient:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(settings.tracking.request_timeout))
     # A progress bar per downloaded file is noise in a log (and in a terminal, for small files).
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    uri = tracking_uri(settings)
-    local_store.seed(uri)
-    mlflow.set_tracking_uri(uri)
-    if not _database(uri):
-        return MlflowClient()
-    with _head_revision_known():
-        return MlflowClient()  # creates the store, which checks the database's schema
+    mlflow.set_tracking_uri(tracking_uri(settings))
+    return MlflowClient()
 
 
 def _database(uri: str) -> bool:
@@ -75,34 +70,13 @@ def _database(uri: str) -> bool:
     return urlparse(uri).scheme.partition("+")[0] in DATABASE_ENGINES
 
 
-@contextmanager
-def _head_revision_known() -> Iterator[None]:
-    """MLflow checks a database store's schema against the head of its migrations, and finds
-    that head by loading every migration script (about 70; 0.04-0.06 s a command). The empty
-    store local_store built with this MLflow is at that head, so its revision is the same answer.
-    The check itself, with its error for an out-of-date store, runs as before; with no empty
-    store yet, or wherever MLflow has moved the function, MLflow finds the head itself."""
-    from mlflow.store.db import utils
-
-    name = "_get_latest_schema_revision"
-    head, original = local_store.head_revision(), getattr(utils, name, None)
-    if head is None or original is None:
-        yield
-        return
-    setattr(utils, name, lambda: head)
-    try:
-        yield
-    finally:
-        setattr(utils, name, original)
-
-
 def preload(settings: Settings) -> None:
-    """Import what logging a model needs, all at once (see process.loaded): the tracking store
+    """Import what logging a model needs, up front (timed as imports): the tracking store
     behind the URI (SQLAlchemy for a database, REST for a server), MLflow's scikit-learn flavor
     and skops."""
     import mlflow.sklearn  # noqa: F401
+    import skops.io  # noqa: F401
 
-    trusted_types.import_skops_io()
     if _database(tracking_uri(settings)):
         import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
 
@@ -123,15 +97,6 @@ def failing_closed(what: str) -> Iterator[None]:
         raise RegistryError(f"{what}: {_first_line(error)}") from None
 
 
-def _not_found(error: MlflowException) -> bool:
-    """The registry's answer for a missing model or alias (SQLite and REST stores alike)."""
-    message = str(error.message).lower()
-    alias_missing = "alias" in message and "not found" in message
-    return error.error_code == "RESOURCE_DOES_NOT_EXIST" or (
-        error.error_code == "INVALID_PARAMETER_VALUE" and alias_missing
-    )
-
-
 def model_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in MODEL_PACKAGES]
 
@@ -146,28 +111,6 @@ def model_environment() -> dict[str, Any]:
         "channels": ["conda-forge"],
         "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pins}],
     }
-
-
-@contextmanager
-def _pins_not_rechecked() -> Iterator[None]:
-    """Skip MLflow's check of the model's requirements against this environment (when the model
-    is saved, and again when its input example is tried): it maps every installed distribution
-    to its modules first (0.1 s and up, with the number of packages), and our requirements are
-    this environment's versions (model_requirements), so it can only pass. Wherever MLflow has
-    moved the check, it runs as before."""
-    import mlflow.pyfunc
-    from mlflow.utils import environment
-
-    name = "warn_dependency_requirement_mismatches"
-    modules = [module for module in (environment, mlflow.pyfunc) if hasattr(module, name)]
-    checks = [getattr(module, name) for module in modules]
-    for module in modules:
-        setattr(module, name, lambda requirements: None)
-    try:
-        yield
-    finally:
-        for module, check in zip(modules, checks, strict=True):
-            setattr(module, name, check)
 
 
 def infer_signature(*args: Any) -> Any:
@@ -205,8 +148,7 @@ def log_training_run(
     """One MLflow run: params, metrics, the data input (``dataset``, from training_dataset),
     ``documents`` (JSON artifacts by path, e.g. the monitoring reference), a child run per
     searched candidate (params, metrics), the model (skops) with ``metadata`` (the predict-time
-    contract) in its MLmodel file, and the figures ``figures()`` returns -- called after the
-    model is logged, so they can be drawn meanwhile (figures.drawing)."""
+    contract) in its MLmodel file, and the figures ``figures()`` draws once the model is logged."""
     with failing_closed("logging the training run"):
         with timed("mlflow_logging"):
             connect(settings)
@@ -227,7 +169,7 @@ def log_training_run(
                     mlflow.log_dict(document, path)
                 _log_children(children, checkpoint)
             checkpoint()
-            with timed("model_logging"), _pins_not_rechecked():
+            with timed("model_logging"):
                 example = as_double(x_example.head(5))
                 info = mlflow.sklearn.log_model(
                     model,
@@ -297,27 +239,31 @@ def training_dataset(settings: Settings, frame: Any, digest: str) -> Any:
 
     MLflow hashes ``frame.map(type)`` for its digest and infers the schema value by value: 37 s
     and 5x the frame's memory at 1M rows. The file's SHA-256 is a better digest, and the frame was
-    just validated against the declared schema, so a sample carries the same column types.
+    just validated against the declared schema, so a sample carries the same column types; the
+    profile (rows, values) is the whole frame's.
     """
     from mlflow.entities import Dataset
 
     with warnings.catch_warnings():
         # MLflow registers the local-file source class twice and warns about its own choice.
         warnings.filterwarnings("ignore", message="The specified dataset source")
-        dataset = mlflow.data.from_pandas(
-            frame,
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        sample = mlflow.data.from_pandas(
+            as_double(frame.head(1000)),
             source=str(settings.data.path),
             targets=settings.data.target,
             name=settings.data.path.name,
             digest=digest,
         )
-    dataset.__dict__["schema"] = infer_signature(as_double(frame.head(1000))).inputs
-    return Dataset(**dataset.to_dict())  # name, digest, source type, source, schema, profile
+        entity = sample.to_dict()  # name, digest, source type, source, schema, profile
+    entity["profile"] = json.dumps({"num_rows": len(frame), "num_elements": int(frame.size)})
+    return Dataset(**entity)
 
 
 def _own_types(model: Any) -> list[str]:
     """Types skops does not trust by default but that this freshly trained model contains."""
-    skops_io = trusted_types.import_skops_io()
+    import skops.io as skops_io
+
     return skops_io.get_untrusted_types(data=skops_io.dumps(model))
 
 
@@ -342,9 +288,10 @@ def load_version(settings: Settings, model_version: ModelVersion) -> tuple[Any, 
             flavor = model_files.verify(directory, model_version.tags.get(model_files.DIGEST_TAG))
         except model_files.Refused as error:
             raise RegistryError(f"refusing to load {what}: {error}") from None
-        skops_io = trusted_types.import_skops_io()
+        import skops.io
+
         try:
-            model = skops_io.load(
+            model = skops.io.load(
                 directory / model_files.SKOPS_FILE, trusted=flavor.get("skops_trusted_types")
             )
         except Exception as error:  # noqa: BLE001 -- skops raises many kinds; all mean "cannot"
@@ -432,7 +379,12 @@ def version_by_alias(settings: Settings, alias: str) -> ModelVersion | None:
         try:
             return client.get_model_version_by_alias(name, alias)
         except MlflowException as error:
-            if _not_found(error):
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":  # no such model
+                return None
+            if error.error_code != "INVALID_PARAMETER_VALUE":
+                raise
+            # The registry's answer for an unknown alias, among others: read the aliases back.
+            if alias not in client.get_registered_model(name).aliases:
                 return None
             raise
 
@@ -469,10 +421,10 @@ def register(
                 tags=tags,
                 model_id=run.model_uri.removeprefix("models:/"),
             )
+        alias, number = settings.registry.staging_alias, str(model_version.version)
         _upsert(
-            lambda: client.set_registered_model_alias(
-                name, settings.registry.staging_alias, model_version.version
-            )
+            lambda: client.set_registered_model_alias(name, alias, number),
+            lambda: client.get_registered_model(name).aliases.get(alias) == number,
         )
     return model_version, created
 
@@ -482,22 +434,24 @@ def _version_of_run(client: MlflowClient, name: str, run_id: str) -> ModelVersio
     return min(versions, key=lambda v: int(v.version)) if versions else None
 
 
-def _conflict(error: MlflowException) -> bool:
-    """Two writers upserting the same tag or alias at once: MLflow's store selects, then inserts,
-    so the loser hits the table's unique key (SQLite and PostgreSQL wordings)."""
-    message = str(error.message)
-    return any(text in message for text in ("IntegrityError", "UNIQUE constraint", "duplicate key"))
+# What a write that lost a race to a concurrent writer of the same row answers: MLflow's stores
+# select, then insert, so the loser hits the table's unique key (a database error, BAD_REQUEST),
+# or finds the database locked (TEMPORARILY_UNAVAILABLE).
+RETRIED = ("BAD_REQUEST", "TEMPORARILY_UNAVAILABLE")
 
 
-def _upsert(write, attempts: int = 5) -> None:
-    """Run ``write`` (an idempotent upsert), again after a concurrent writer's conflict."""
+def _upsert(write: Callable[[], None], written: Callable[[], bool], attempts: int = 5) -> None:
+    """Run ``write`` (an idempotent upsert); after an error of RETRIED, done if ``written()``
+    reads the value back (a concurrent writer set it), else tried again."""
     for attempt in range(attempts):
         try:
             write()
             return
         except MlflowException as error:
-            if not _conflict(error) or attempt == attempts - 1:
+            if error.error_code not in RETRIED or attempt == attempts - 1:
                 raise
+            if written():
+                return
             time.sleep(0.2 * (attempt + 1))
 
 
@@ -507,13 +461,16 @@ def _mark_registering(client: MlflowClient, name: str, run_id: str) -> None:
     def tag() -> None:
         client.set_registered_model_tag(name, "registering_run", run_id)
 
+    def tagged() -> bool:
+        return client.get_registered_model(name).tags.get("registering_run") == run_id
+
     try:
-        _upsert(tag)
+        _upsert(tag, tagged)
     except MlflowException as error:
         if error.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
         _create_model(client, name)
-        _upsert(tag)
+        _upsert(tag, tagged)
 
 
 def _create_model(client: MlflowClient, name: str) -> None:
@@ -526,12 +483,17 @@ def _create_model(client: MlflowClient, name: str) -> None:
 
 def _claim(client: MlflowClient, run_id: str) -> bool:
     """True when this process may create the run's version (it logged the claim first)."""
+    nonce = uuid.uuid4().hex
     try:
-        client.log_param(run_id, CLAIM_PARAM, uuid.uuid4().hex)
+        client.log_param(run_id, CLAIM_PARAM, nonce)
     except MlflowException as error:
-        if error.error_code == "INVALID_PARAMETER_VALUE" and CLAIM_PARAM in str(error.message):
-            return False
-        raise
+        # A param cannot change once logged (INVALID_PARAMETER_VALUE): read back whose claim it is.
+        if error.error_code != "INVALID_PARAMETER_VALUE":
+            raise
+        claimed = client.get_run(run_id).data.params.get(CLAIM_PARAM)
+        if claimed is None:
+            raise
+        return claimed == nonce
     return True
 
 

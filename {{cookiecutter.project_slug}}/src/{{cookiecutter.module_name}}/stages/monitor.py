@@ -13,14 +13,13 @@ import base64
 import html
 import io
 import json
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .. import contract, data, figures, gate, jobs, monitoring, tracking
+from .. import contract, data, gate, jobs, monitoring, tracking
 from ..config import Settings, load_schema
 from ..console import warning
 from ..errors import DataError, DriftDetected, PerformanceDecay
@@ -312,20 +311,8 @@ feature columns drifted ({monitoring.percent(report["drift_share"])}; drift from
 
 
 def _pngs(plt: Any, plotted: list[tuple[str, dict[str, Any], Any]]) -> list[bytes]:
-    """Each plot as PNG bytes; the second half drawn by a forked process meanwhile
-    (figures.aside), so laying out and encoding them takes both cores."""
-    half = len(plotted) // 2
-    with tempfile.TemporaryDirectory(prefix="monitor-plots-") as folder:
-        paths = [Path(folder) / f"{index}.png" for index in range(half, len(plotted))]
-
-        def second_half() -> None:
-            for path, plot in zip(paths, plotted[half:], strict=True):
-                path.write_bytes(_png(plt, *plot))
-
-        with figures.aside(second_half) as wait:
-            pngs = [_png(plt, *plot) for plot in plotted[:half]]
-            wait()
-        return pngs + [path.read_bytes() for path in paths]
+    """Each plot as PNG bytes."""
+    return [_png(plt, *plot) for plot in plotted]
 
 
 def _png(plt: Any, name: str, entry: dict[str, Any], values: Any) -> bytes:
