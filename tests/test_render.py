@@ -311,6 +311,18 @@ def test_workflows_pass_actionlint_with_shellcheck(baked) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+DEPENDABOT = ".github/dependabot.yml"
+
+
+def test_dependabot_config_matches_its_schema(baked) -> None:
+    _, project = baked
+    result = run(
+        [tool("check-jsonschema"), "--builtin-schema", "vendor.dependabot", DEPENDABOT],
+        cwd=project,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_workflows_pass_zizmor_offline(baked) -> None:
     _, project = baked
     result = run(
