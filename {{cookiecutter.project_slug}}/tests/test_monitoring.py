@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
-import mlflow
 import pytest
 import tables
-from conftest import DATA_PATH, TASK
+from conftest import DATA_PATH, PROJECT_ROOT, TASK
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.module_name }} import monitoring
@@ -255,6 +258,40 @@ def test_monitor_flags_a_batch_whose_most_important_column_moved_and_whose_mix_c
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: drift: ")
     assert f"{leaned_on} drifted strongly" in error
+
+
+def test_outputs_with_rows_of_the_data_stay_out_of_git(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every writer of a file with rows, at the paths the Makefile gives them.
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    outputs = dict(re.findall(r"^([\w-]+): OUTPUT \?= (\S+)$", makefile, re.MULTILINE))
+    shutil.copy(PROJECT_ROOT / ".gitignore", production / ".gitignore")
+    labelled = tables.mixed_table(TASK, rows=60, seed=4)
+    _batch(production, "labelled.csv", labelled)
+    _batch(production, "batch.csv", labelled.drop(columns=[tables.TARGET]))
+    commands = [
+        ["predict", "--input", "batch.csv", "--output", outputs["predict"]],
+        ["example-input", "--output", outputs["example-input"]],
+        ["monitor", "--input", "batch.csv"],
+        ["evaluate", "--input", "labelled.csv"],
+        ["export", "--alias", "production", "--output", "dist/model"],
+    ]
+    for command in commands:
+        assert main(command) in (0, EXIT_DRIFT, EXIT_DECAY), capsys.readouterr().err
+    written = {path.name for path in (production / "reports").iterdir()}
+    assert {"predictions.csv", "example-input.csv", "drift.html", "evaluation.json"} <= written
+
+    subprocess.run(["git", "init", "-q"], cwd=production, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--", "reports", "dist"],
+        cwd=production,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+    assert status.stdout == ""
 
 
 def test_monitor_and_evaluate_fail_closed(
