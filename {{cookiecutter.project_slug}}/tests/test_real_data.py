@@ -194,7 +194,7 @@ def test_a_class_too_rare_for_the_test_split_stops_train_naming_it(
     assert not (project / "reports" / "metrics.json").exists()
 
 
-def test_schema_warns_about_a_rare_class(
+def test_schema_of_a_table_with_3_percent_positives_warns_about_the_rare_class(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     tables.mixed_table(TASK, rows=2000, leave_share=0.03).to_csv(project / "rare.csv", index=False)

@@ -13,9 +13,9 @@ which also needs a significant chi-square test: sparse counts move it by chance 
 Dates and free text are not tested; their missing-value rates are.
 
 The batch drifts when enough columns drifted (``drift_share``), when one drifted strongly (its
-distance, whichever test decided, at or above ``strong_distance``), when a drifted column is one the model leans on (its
-share of the permutation importance measured at training, ``importance_share``), or when the
-predictions drifted.
+distance, whichever test decided, at or above ``strong_distance``), when a drifted column is one
+the model leans on (its share of the permutation importance measured at training,
+``importance_share``), or when the predictions drifted.
 """
 
 from __future__ import annotations
@@ -116,7 +116,8 @@ def importance(model: Any, x_test: pd.DataFrame, y_test: pd.Series, task: str, s
     found = permutation_importance(
         model, x_test, y_test, scoring=scoring, n_repeats=IMPORTANCE_REPEATS, random_state=seed
     )
-    drops = np.clip(found.importances_mean, 0.0, None)
+    # A score undefined on this split (NaN, e.g. r2 of a constant target) counts as no drop.
+    drops = np.nan_to_num(np.clip(found.importances_mean, 0.0, None), nan=0.0)
     total = float(drops.sum())
     shares = drops / total if total > 0 else drops
     return {str(name): float(share) for name, share in zip(x_test.columns, shares, strict=True)}
