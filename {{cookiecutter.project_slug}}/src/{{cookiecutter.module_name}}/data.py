@@ -251,8 +251,9 @@ def rare_classes(labels: pd.Series, share: float) -> list[str]:
     counts = labels.value_counts(dropna=True)
     total = int(counts.sum())
     return [
-        f"{labels.name}: class '{label}' is {count} of {total} rows ({count / total:.1%}, rare "
-        f"below data.rare_class_share {share:g}); the default gate weighs every class alike "
+        f"{labels.name}: class '{label}' is {count} of {total} rows "
+        f"({100 * count / total:.1f}%, rare below data.rare_class_share {share:g}); "
+        "the default gate weighs every class alike "
         "(f1_macro, balanced_accuracy); consider class_weight: balanced in model.params"
         for label, count in counts.items()
         if total and count / total < share
