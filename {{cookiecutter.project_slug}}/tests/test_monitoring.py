@@ -59,6 +59,9 @@ def test_a_batch_like_the_training_data_does_not_drift(small: bool) -> None:
     batch = tables.mixed_table(TASK, rows=1500, seed=1)
     settings = MonitoringSettings(small_sample=2000 if small else 1000)
 
+    # Even where the model leans on the numbers only, chance alone does not raise an alarm.
+    reference["importance"] = {"spend": 0.5, "tenure": 0.5}
+
     report = monitoring.compare(reference, batch, np.zeros(len(batch)), settings)
 
     assert not report["drift"], report["reasons"]

@@ -110,8 +110,8 @@ def importance(model: Any, x_test: pd.DataFrame, y_test: pd.Series, task: str, s
     from sklearn.inspection import permutation_importance
 
     if len(x_test) > IMPORTANCE_ROWS:
-        x_test = x_test.sample(n=IMPORTANCE_ROWS, random_state=seed)
-        y_test = y_test.loc[x_test.index]
+        rows = np.random.default_rng(seed).choice(len(x_test), IMPORTANCE_ROWS, replace=False)
+        x_test, y_test = x_test.iloc[rows], y_test.iloc[rows]
     scoring = "balanced_accuracy" if task == "classification" else "r2"
     found = permutation_importance(
         model, x_test, y_test, scoring=scoring, n_repeats=IMPORTANCE_REPEATS, random_state=seed
