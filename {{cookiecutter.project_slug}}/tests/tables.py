@@ -38,8 +38,11 @@ TARGET_RULE = {
 WORDS = ["late delivery", "great support", "price too high", "happy with product", "slow app"]
 
 
-def mixed_table(task: str, rows: int = 400, seed: int = 0) -> pd.DataFrame:
-    """A table whose target depends on tenure, spend, plan, signup month, active and the notes."""
+def mixed_table(
+    task: str, rows: int = 400, seed: int = 0, leave_share: float | None = None
+) -> pd.DataFrame:
+    """A table whose target depends on tenure, spend, plan, signup month, active and the notes
+    (classification: about half "leave", or the ``leave_share`` of rows most likely to)."""
     rng = np.random.default_rng(seed)
     plan = rng.choice(["basic", "pro", "team"], rows).astype(object)
     plan[rng.random(rows) < 0.05] = None
@@ -78,7 +81,9 @@ def mixed_table(task: str, rows: int = 400, seed: int = 0) -> pd.DataFrame:
     frame.loc[rng.random(rows) < 0.05, "spend"] = np.nan
     frame.loc[rng.random(rows) < 0.05, "notes"] = np.nan
     if task == "classification":
-        frame[TARGET] = np.where(signal + rng.normal(0, 0.5, rows) > signal.mean(), "stay", "leave")
+        score = signal + rng.normal(0, 0.5, rows)
+        cut = signal.mean() if leave_share is None else np.quantile(score, leave_share)
+        frame[TARGET] = np.where(score > cut, "stay", "leave")
     else:
         frame[TARGET] = (20 + 10 * signal + rng.normal(0, 2, rows)).clip(1.0).round(3)
     frame.loc[rng.random(rows) < 0.03, TARGET] = np.nan
@@ -89,17 +94,25 @@ def schema_text(task: str) -> str:
     return SCHEMA + TARGET_RULE[task]
 
 
-def use_mixed_table(project: Path, task: str, estimator: str, rows: int = 600) -> pd.DataFrame:
+def use_mixed_table(
+    project: Path,
+    task: str,
+    estimator: str,
+    rows: int = 600,
+    params: dict | None = None,
+    leave_share: float | None = None,
+) -> pd.DataFrame:
     """Point the scratch ``project`` at a mixed table (written to its data path) and its schema,
-    trained with ``estimator`` and the default gate (no thresholds, skill over the baseline)."""
-    frame = mixed_table(task, rows=rows)
+    trained with ``estimator`` (and ``params``) and the default gate (no thresholds, skill over
+    the baseline)."""
+    frame = mixed_table(task, rows=rows, leave_share=leave_share)
     (project / DATA_PATH).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(project / DATA_PATH, index=False)
     (project / SCHEMA_FILE).write_text(schema_text(task))
 
     def mutate(raw: dict) -> None:
         raw["data"]["target"] = TARGET
-        raw["model"] = {"estimator": estimator, "params": {}}
+        raw["model"] = {"estimator": estimator, "params": params or {}}
         for criterion in raw["gate"]["criteria"]:
             criterion.pop("threshold", None)
 

@@ -6,18 +6,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
 import tables
-from conftest import DATA_PATH, TASK
+from conftest import DATA_PATH, PROJECT_ROOT, TASK
 from mlflow.tracking import MlflowClient
 
 from {{ cookiecutter.module_name }} import monitoring
 from {{ cookiecutter.module_name }}.cli import main
-from {{ cookiecutter.module_name }}.config import MonitoringSettings
+from {{ cookiecutter.module_name }}.config import MonitoringSettings, load_settings
 from {{ cookiecutter.module_name }}.errors import (
     EXIT_DATA,
     EXIT_DECAY,
@@ -54,6 +58,9 @@ def test_a_batch_like_the_training_data_does_not_drift(small: bool) -> None:
     reference = _profile(tables.mixed_table(TASK, rows=1500, seed=0))
     batch = tables.mixed_table(TASK, rows=1500, seed=1)
     settings = MonitoringSettings(small_sample=2000 if small else 1000)
+
+    # Even where the model leans on the numbers only, chance alone does not raise an alarm.
+    reference["importance"] = {"spend": 0.5, "tenure": 0.5}
 
     report = monitoring.compare(reference, batch, np.zeros(len(batch)), settings)
 
@@ -92,7 +99,10 @@ def test_the_drift_share_and_prediction_settings_decide() -> None:
     reference = _profile(tables.mixed_table(TASK, rows=800, seed=0))
     batch = tables.mixed_table(TASK, rows=800, seed=1)
     batch["spend"] = batch["spend"] * 3
-    lenient = MonitoringSettings(drift_share=0.5, prediction_drift=False)
+    # Only the share decides here: no strong-drift or importance rule, no prediction drift.
+    lenient = MonitoringSettings(
+        drift_share=0.5, strong_distance=100, importance_share=None, prediction_drift=False
+    )
 
     report = monitoring.compare(reference, batch, np.ones(len(batch)), lenient)
 
@@ -100,6 +110,54 @@ def test_the_drift_share_and_prediction_settings_decide() -> None:
     assert not report["drift"]
     strict = MonitoringSettings(drift_share=0.1)
     assert monitoring.compare(reference, batch, np.zeros(len(batch)), strict)["drift"]
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["test", "distance"])
+def test_one_column_moved_by_2_sd_flags_the_batch_alone(small: bool) -> None:
+    reference = _profile(tables.mixed_table(TASK, rows=1500, seed=0))
+    batch = tables.mixed_table(TASK, rows=1500, seed=1)
+    batch["tenure"] = batch["tenure"] + 2 * batch["tenure"].std()
+    settings = MonitoringSettings(small_sample=2000 if small else 1000)
+
+    report = monitoring.compare(reference, batch, np.zeros(len(batch)), settings)
+
+    assert report["drifted_columns"] == ["tenure"]
+    assert report["drift_share"] < settings.drift_share
+    assert report["drift"]
+    assert report["strong_columns"] == ["tenure"]
+    assert report["reasons"][0].startswith("tenure drifted strongly (Wasserstein (std units) ")
+
+
+def test_a_mild_drift_flags_the_batch_only_in_a_column_the_model_leans_on() -> None:
+    reference = _profile(tables.mixed_table(TASK, rows=800, seed=0))
+    batch = tables.mixed_table(TASK, rows=800, seed=1)
+    batch["spend"] = batch["spend"] * 1.1  # significant, well below strong_distance
+    settings = MonitoringSettings()
+
+    unweighted = monitoring.compare(reference, batch, np.zeros(len(batch)), settings)
+
+    assert unweighted["drifted_columns"] == ["spend"]
+    assert unweighted["strong_columns"] == []
+    assert not unweighted["drift"]
+    elsewhere = reference | {"importance": {"spend": 0.05, "tenure": 0.95}}
+    assert not monitoring.compare(elsewhere, batch, np.zeros(len(batch)), settings)["drift"]
+
+    leaned_on = reference | {"importance": {"spend": 0.6, "tenure": 0.4}}
+    report = monitoring.compare(leaned_on, batch, np.zeros(len(batch)), settings)
+
+    assert report["drift"]
+    assert report["columns"]["spend"]["importance"] == 0.6
+    assert report["reasons"] == [
+        "spend drifted and carries 60% of the model's importance (>= 25%): "
+        + report["columns"]["spend"]["reasons"][0]
+    ]
+    off = MonitoringSettings(importance_share=None)
+    assert not monitoring.compare(leaned_on, batch, np.zeros(len(batch)), off)["drift"]
+
+
+def test_a_strong_distance_below_the_distance_is_refused() -> None:
+    with pytest.raises(ValueError, match="strong_distance must be at least distance"):
+        MonitoringSettings(distance=0.2, strong_distance=0.1)
 
 
 def test_the_reference_keeps_a_bounded_sample() -> None:
@@ -173,6 +231,70 @@ def test_monitor_exits_6_with_one_line_when_the_batch_drifted(
     assert {"spend", "plan", "city"} <= set(report["drifted_columns"])
     (run,) = _runs("monitoring")
     assert run.data.metrics["drift"] == 1.0
+
+
+def test_monitor_flags_a_batch_whose_most_important_column_moved_and_whose_mix_changed(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model_name = load_settings().registry.model_name
+    version = MlflowClient().get_model_version_by_alias(model_name, "production")
+    reference = mlflow.artifacts.load_dict(f"runs:/{version.run_id}/monitoring/reference.json")
+    importance = reference["importance"]
+    assert sum(importance.values()) == pytest.approx(1.0)
+    numeric = [name for name, entry in reference["columns"].items() if entry["kind"] == "numeric"]
+    leaned_on = max(numeric, key=importance.get)
+    batch = tables.mixed_table(TASK, rows=300, seed=4).drop(columns=[tables.TARGET])
+    training = pd.read_csv(production / DATA_PATH)
+    batch[leaned_on] = (batch[leaned_on] + 2 * training[leaned_on].std()).round()
+    batch["plan"] = np.where(np.arange(len(batch)) % 10 < 8, "basic", "team")
+    name = _batch(production, "moved.csv", batch)
+    capsys.readouterr()
+
+    assert main(["monitor", "--input", name]) == EXIT_DRIFT
+
+    report = json.loads((production / "reports" / "drift.json").read_text())
+    # Too few columns drifted for the share to decide: the strong drift of one column did.
+    assert report["drift_share"] < report["drift_share_threshold"]
+    assert leaned_on in report["strong_columns"]
+    assert any(reason.startswith(f"{leaned_on} drifted strongly") for reason in report["reasons"])
+    assert "plan" in report["drifted_columns"]
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: drift: ")
+    assert f"{leaned_on} drifted strongly" in error
+
+
+def test_outputs_with_rows_of_the_data_stay_out_of_git(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every writer of a file with rows, at the paths the Makefile gives them.
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    outputs = dict(re.findall(r"^([\w-]+): OUTPUT \?= (\S+)$", makefile, re.MULTILINE))
+    shutil.copy(PROJECT_ROOT / ".gitignore", production / ".gitignore")
+    labelled = tables.mixed_table(TASK, rows=60, seed=4)
+    _batch(production, "labelled.csv", labelled)
+    _batch(production, "batch.csv", labelled.drop(columns=[tables.TARGET]))
+    commands = [
+        ["predict", "--input", "batch.csv", "--output", outputs["predict"]],
+        ["example-input", "--output", outputs["example-input"]],
+        ["monitor", "--input", "batch.csv"],
+        ["evaluate", "--input", "labelled.csv"],
+        ["export", "--alias", "production", "--output", "dist/model"],
+    ]
+    for command in commands:
+        assert main(command) in (0, EXIT_DRIFT, EXIT_DECAY), capsys.readouterr().err
+    written = {path.name for path in (production / "reports").iterdir()}
+    assert {"predictions.csv", "example-input.csv", "drift.html", "evaluation.json"} <= written
+
+    subprocess.run(["git", "init", "-q"], cwd=production, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all", "--", "reports", "dist"],
+        cwd=production,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+    assert status.stdout == ""
 
 
 def test_monitor_and_evaluate_fail_closed(

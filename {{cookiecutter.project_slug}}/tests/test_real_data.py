@@ -138,3 +138,71 @@ def test_the_csv_dialect_is_config(project: Path, csv: dict, write: dict) -> Non
     read = data.read_csv(project / DATA_PATH, load_settings().data.csv)
     assert read["spend"].dtype == float
     assert read["city"].str.startswith("Zürich").any()
+{%- if cookiecutter.task == "classification" %}
+
+
+DUMMY = "sklearn.dummy.DummyClassifier"
+
+
+def test_a_balanced_model_on_3_percent_positives_passes_the_default_gate(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    balanced = {"class_weight": "balanced", "max_iter": 1000}
+    tables.use_mixed_table(project, TASK, LINEAR[TASK], 2000, balanced, leave_share=0.03)
+
+    assert main(["pipeline"]) == 0, capsys.readouterr().err
+
+    err = capsys.readouterr().err
+    assert "warning: outcome: class 'leave' is " in err
+    assert "rare below data.rare_class_share 0.05" in err
+    metrics = json.loads((project / "reports" / "metrics.json").read_text())
+    # Accuracy would have refused it: always answering "stay" is right 97 % of the time.
+    assert metrics["metrics"]["accuracy"] < metrics["baseline_metrics"]["accuracy"]
+    gate = json.loads((project / "reports" / "gate.json").read_text())
+    assert gate["passed"]
+    assert {check["metric"] for check in gate["checks"]} == {"balanced_accuracy", "f1_macro"}
+
+
+def test_a_majority_class_model_on_3_percent_positives_fails_the_default_gate(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    majority = {"strategy": "most_frequent"}
+    tables.use_mixed_table(project, TASK, DUMMY, 2000, majority, leave_share=0.03)
+
+    assert main(["pipeline"]) == EXIT_GATE
+
+    gate = json.loads((project / "reports" / "gate.json").read_text())
+    assert not gate["passed"]
+    assert all(check["beats_baseline"] is False for check in gate["checks"])
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: gate failed")
+
+
+def test_a_class_too_rare_for_the_test_split_stops_train_naming_it(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 10 "leave" rows: about 2 in the stratified test split.
+    tables.use_mixed_table(project, TASK, LINEAR[TASK], 2000, leave_share=0.005)
+
+    assert main(["train"]) == EXIT_DATA
+
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(
+        "error: outcome: the test split holds fewer than data.min_test_class_rows (5) rows of "
+        "class 'leave' ("
+    )
+    assert error.endswith("add rows of that class or raise data.test_size (now 0.25)")
+    assert not (project / "reports" / "metrics.json").exists()
+
+
+def test_schema_of_a_table_with_3_percent_positives_warns_about_the_rare_class(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tables.mixed_table(TASK, rows=2000, leave_share=0.03).to_csv(project / "rare.csv", index=False)
+    capsys.readouterr()
+
+    assert main(["schema", "--input", "rare.csv", "--target", tables.TARGET, "--force"]) == 0
+
+    err = capsys.readouterr().err
+    assert "warning: outcome: class 'leave' is " in err
+    assert "consider class_weight: balanced in model.params" in err
+{%- endif %}

@@ -55,6 +55,10 @@ class DataSettings(_Settings):
     test_size: float = Field(gt=0, lt=1)
     seed: int = 42
     csv: CsvSettings = CsvSettings()
+    # Classification: a class with a smaller share of the rows gets a warning (schema, train).
+    rare_class_share: float = Field(default=0.05, ge=0, lt=1)
+    # Classification: rows of every class the test split must hold, or train stops (exit 3).
+    min_test_class_rows: int = Field(default=5, ge=1)
 
 
 class TextSettings(_Settings):
@@ -159,14 +163,26 @@ class MonitoringSettings(_Settings):
     small_sample: int = Field(default=1000, ge=1)
     p_value: float = Field(default=0.05, gt=0, lt=1)
     distance: float = Field(default=0.1, gt=0)
-    # Drift when at least this share of the feature columns drifted.
+    # Drift when at least this share of the feature columns drifted ...
     drift_share: float = Field(default=0.5, gt=0, le=1)
+    # ... or when one column drifted strongly: its distance (Wasserstein in standard deviations,
+    # Jensen-Shannon for categories) at or above strong_distance, whichever test decided ...
+    strong_distance: float = Field(default=0.3, gt=0)
+    # ... or when a column drifted that carries at least this share of the model's permutation
+    # importance at training (null: importance does not decide).
+    importance_share: float | None = Field(default=0.25, gt=0, le=1)
     # A column also drifts when its missing-value rate grows by more than this, or when more than
     # this share of its values are categories unseen in training.
     max_missing_increase: float = Field(default=0.1, ge=0, le=1)
     max_unseen_share: float = Field(default=0.05, ge=0, le=1)
     prediction_drift: bool = True  # drifted predictions alone count as drift
     reference_rows: int = Field(default=5000, ge=100)  # values per column kept at training
+
+    @model_validator(mode="after")
+    def _strong_is_stricter(self) -> MonitoringSettings:
+        if self.strong_distance < self.distance:
+            raise ValueError("strong_distance must be at least distance")
+        return self
 
 
 class TrackingSettings(_Settings):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -269,6 +269,28 @@ def lineage(path: Path) -> dict[str, str]:
     if (recorded := dvc_md5(path)) is not None:
         tags["data_dvc_md5"] = recorded
     return tags
+
+
+def rare_classes(labels: pd.Series, share: float) -> list[str]:
+    """One line per class holding less than ``share`` of the labelled rows: metrics that reward
+    the majority class (accuracy) mislead there, and a model may need class weights."""
+    counts = labels.value_counts(dropna=True)
+    total = int(counts.sum())
+    return [
+        f"{labels.name}: class '{label}' is {count} of {total} rows "
+        f"({100 * count / total:.1f}%, rare below data.rare_class_share {share:g}); "
+        "the default gate weighs every class alike "
+        "(f1_macro, balanced_accuracy); consider class_weight: balanced in model.params"
+        for label, count in counts.items()
+        if total and count / total < share
+    ]
+
+
+def thin_classes(classes: Any, y_test: pd.Series, minimum: int) -> list[str]:
+    """The ``classes`` with fewer than ``minimum`` rows in the test split, as "'label' (n)"."""
+    counts = y_test.value_counts()
+    found = [(label, int(counts.get(label, 0))) for label in classes]
+    return [f"'{label}' ({count})" for label, count in found if count < minimum]
 
 
 @dataclass(frozen=True)

@@ -144,8 +144,18 @@ def _split(
             raise DataError(
                 f"{group}: {groups} group(s), a grouped split with test_size {size} needs {folds}"
             )
-    seed = settings.data.seed
-    return data.split(frame, target, size, seed, classification, group, consume=consume)
+    seed, known = settings.data.seed, frame[target].unique() if classification else ()
+    parts = data.split(frame, target, size, seed, classification, group, consume=consume)
+    if classification:
+        # Every class in the test split, each often enough for its scores to mean something.
+        minimum = settings.data.min_test_class_rows
+        if thin := data.thin_classes(known, parts.y_test, minimum):
+            raise DataError(
+                f"{target}: the test split holds fewer than data.min_test_class_rows "
+                f"({minimum}) rows of class {', '.join(thin)}: add rows of that class or raise "
+                f"data.test_size (now {size})"
+            )
+    return parts
 
 
 def _fit(
@@ -286,6 +296,9 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
     tags |= data.lineage(settings.data.path)
     dataset = tracking.training_dataset(settings, frame, digest=tags["data_sha256"][:32])
     rows = len(frame)
+    if settings.task == "classification":
+        for line in data.rare_classes(frame[target], settings.data.rare_class_share):
+            warning("Rare class", line)
     # When train read the data itself, its columns move into `parts` one by one: the rows never
     # exist twice, neither while splitting nor during the fit.
     parts, groups = _training_parts(settings, frame, schema, consume=owned)
@@ -311,6 +324,9 @@ def train(settings: Settings, frame: pd.DataFrame | None = None) -> dict[str, An
             settings.monitoring.reference_rows,
             settings.data.seed,
             target=parts.y_train,
+        )
+        reference["importance"] = monitoring.importance(
+            pipeline, parts.x_test, parts.y_test, settings.task, settings.data.seed
         )
     if reason := _unversioned(tags):
         warning("Unversioned data", reason)

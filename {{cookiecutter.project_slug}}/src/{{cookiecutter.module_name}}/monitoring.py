@@ -11,6 +11,11 @@ a distance that does not flag every negligible shift of a large sample, at or ab
 (Wasserstein distance in units of the reference's standard deviation; Jensen-Shannon distance,
 which also needs a significant chi-square test: sparse counts move it by chance alone).
 Dates and free text are not tested; their missing-value rates are.
+
+The batch drifts when enough columns drifted (``drift_share``), when one drifted strongly (its
+distance, whichever test decided, at or above ``strong_distance``), when a drifted column is one
+the model leans on (its share of the permutation importance measured at training,
+``importance_share``), or when the predictions drifted.
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ import pandas as pd
 
 from .config import NUMERIC, MonitoringSettings
 
-PROFILE_VERSION = 1
+PROFILE_VERSION = 2  # 2: with "importance"
+# Test rows the permutation importance at training is measured on, and its shuffles per column.
+IMPORTANCE_ROWS = 1000
+IMPORTANCE_REPEATS = 3
 # Categories kept per column; the rarest beyond it are counted together.
 MAX_CATEGORIES = 1000
 OTHER = "(other)"
@@ -95,6 +103,26 @@ def profile(
     return result
 
 
+def importance(model: Any, x_test: pd.DataFrame, y_test: pd.Series, task: str, seed: int) -> dict:
+    """Each input column's share of the model's permutation importance on (a bounded sample of)
+    the test split: how much the score drops when the column is shuffled, scaled to sum to 1.
+    Columns whose shuffling does not hurt get 0; a model that learnt nothing, all zeros."""
+    from sklearn.inspection import permutation_importance
+
+    if len(x_test) > IMPORTANCE_ROWS:
+        rows = np.random.default_rng(seed).choice(len(x_test), IMPORTANCE_ROWS, replace=False)
+        x_test, y_test = x_test.iloc[rows], y_test.iloc[rows]
+    scoring = "balanced_accuracy" if task == "classification" else "r2"
+    found = permutation_importance(
+        model, x_test, y_test, scoring=scoring, n_repeats=IMPORTANCE_REPEATS, random_state=seed
+    )
+    # A score undefined on this split (NaN, e.g. r2 of a constant target) counts as no drop.
+    drops = np.nan_to_num(np.clip(found.importances_mean, 0.0, None), nan=0.0)
+    total = float(drops.sum())
+    shares = drops / total if total > 0 else drops
+    return {str(name): float(share) for name, share in zip(x_test.columns, shares, strict=True)}
+
+
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
@@ -116,22 +144,22 @@ def baseline_model(reference: dict[str, Any], task: str) -> Any:
 
 
 def _numeric_drift(reference: np.ndarray, current: np.ndarray, small: bool, settings) -> tuple:
+    """(method, statistic, threshold, drifted, distance): the distance (Wasserstein, in standard
+    deviations of the reference) also measures how strong a drift is, whatever decided it."""
     from scipy import stats
 
-    if small:
-        p_value = float(stats.ks_2samp(reference, current).pvalue)
-        return "Kolmogorov-Smirnov p-value", p_value, settings.p_value, p_value < settings.p_value
     scale = float(np.std(reference)) or 1.0
     distance = float(stats.wasserstein_distance(reference, current)) / scale
-    return (
-        "Wasserstein distance (std units)",
-        distance,
-        settings.distance,
-        distance >= settings.distance,
-    )
+    if small:
+        p_value = float(stats.ks_2samp(reference, current).pvalue)
+        drifted = p_value < settings.p_value
+        return "Kolmogorov-Smirnov p-value", p_value, settings.p_value, drifted, distance
+    drifted = distance >= settings.distance
+    return "Wasserstein distance (std units)", distance, settings.distance, drifted, distance
 
 
 def _categorical_drift(reference: dict, current: dict, small: bool, settings) -> tuple:
+    """(method, statistic, threshold, drifted, distance), the distance Jensen-Shannon's."""
     from scipy import stats
     from scipy.spatial import distance as distances
 
@@ -139,13 +167,14 @@ def _categorical_drift(reference: dict, current: dict, small: bool, settings) ->
     ref = np.array([reference.get(name, 0) for name in names], dtype=float)
     cur = np.array([current.get(name, 0) for name in names], dtype=float)
     p_value = 1.0 if len(names) < 2 else float(stats.chi2_contingency(np.vstack([ref, cur]))[1])
+    js = float(distances.jensenshannon(ref / ref.sum(), cur / cur.sum()))
     if small:
-        return "chi-square p-value", p_value, settings.p_value, p_value < settings.p_value
+        drifted = p_value < settings.p_value
+        return "chi-square p-value", p_value, settings.p_value, drifted, js
     # Sampling noise alone moves the distance of sparse counts (many categories, few rows each):
     # a distance counts only when the counts differ significantly too.
-    js = float(distances.jensenshannon(ref / ref.sum(), cur / cur.sum()))
     drifted = js >= settings.distance and p_value < settings.p_value
-    return "Jensen-Shannon distance", js, settings.distance, drifted
+    return "Jensen-Shannon distance", js, settings.distance, drifted, js
 
 
 def compare_column(
@@ -161,6 +190,8 @@ def compare_column(
         "method": None,
         "statistic": None,
         "threshold": None,
+        "distance": None,  # Wasserstein (std units) or Jensen-Shannon, however it was tested
+        "strong": False,
         "reasons": [],
     }
     if missing - reference["missing"] > settings.max_missing_increase:
@@ -177,7 +208,9 @@ def compare_column(
         if result["unseen_share"] > settings.max_unseen_share:
             result["reasons"].append(f"{percent(result['unseen_share'], 1)} unseen categories")
     if tested is not None:
-        result["method"], result["statistic"], result["threshold"], drifted = tested
+        result["method"], result["statistic"], result["threshold"], drifted, distance = tested
+        result["distance"] = distance
+        result["strong"] = bool(drifted and distance >= settings.strong_distance)
         if drifted:
             result["reasons"].append(f"{result['method']} {result['statistic']:.3g}")
     result["drifted"] = bool(result["reasons"])
@@ -196,6 +229,9 @@ def compare(
         name: compare_column(entry, batch[name], small, settings)
         for name, entry in reference["columns"].items()
     }
+    weights = reference.get("importance", {})  # none in profiles of version 1
+    for name, result in columns.items():
+        result["importance"] = weights.get(name)
     drifted = [name for name, result in columns.items() if result["drifted"]]
     share = len(drifted) / len(columns) if columns else 0.0
     prediction = compare_column(reference["prediction"], pd.Series(predictions), small, settings)
@@ -205,6 +241,20 @@ def compare(
             f"{len(drifted)} of {len(columns)} feature columns drifted "
             f"({percent(share)} >= {percent(settings.drift_share)}): {', '.join(drifted)}"
         )
+    for name in drifted:
+        result = columns[name]
+        if result["strong"]:
+            kind = "Wasserstein (std units)" if result["kind"] == "numeric" else "Jensen-Shannon"
+            reasons.append(
+                f"{name} drifted strongly ({kind} distance {result['distance']:.3g} >= "
+                f"{settings.strong_distance:g})"
+            )
+        weight = result["importance"]
+        if settings.importance_share is not None and (weight or 0) >= settings.importance_share:
+            reasons.append(
+                f"{name} drifted and carries {percent(weight)} of the model's importance "
+                f"(>= {percent(settings.importance_share)}): {'; '.join(result['reasons'])}"
+            )
     if settings.prediction_drift and prediction["drifted"]:
         reasons.append(f"predictions drifted ({'; '.join(prediction['reasons'])})")
     return {
@@ -215,6 +265,7 @@ def compare(
         "drift_share": share,
         "drift_share_threshold": settings.drift_share,
         "drifted_columns": drifted,
+        "strong_columns": [name for name in drifted if columns[name]["strong"]],
         "columns": columns,
         "prediction": prediction,
     }

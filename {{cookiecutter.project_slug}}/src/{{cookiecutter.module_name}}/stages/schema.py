@@ -18,6 +18,7 @@ import yaml
 
 from .. import data
 from ..config import ConfigError, Settings, load_schema, set_data_keys
+from ..console import warning
 from ..errors import UsageError
 from ..files import atomic
 from ..parsing import parse_dates
@@ -182,6 +183,9 @@ def run(
     setting = "data.path" if source == settings.data.path else "--input"
     frame = data.read_csv(source, settings.data.csv, setting=setting)
     inferred = infer(frame, target, settings.task)
+    if settings.task == "classification":
+        for line in data.rare_classes(frame[target], settings.data.rare_class_share):
+            warning("Rare class", line)
     with atomic(output) as partial:
         partial.write_text(to_yaml(inferred, source, len(frame)), encoding="utf-8")
         # Read back as YAML, the file must load and accept the very data it came from.
