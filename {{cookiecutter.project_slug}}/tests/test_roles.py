@@ -78,9 +78,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
             with urllib.request.urlopen(f"{uri}/health", timeout=5):
                 break
         except OSError:
-            assert time.monotonic() < deadline, (
-                f"the server did not answer /health in {SERVER_START_SECONDS} s:\n{log_tail}"
-            )
+            late = f"the server did not answer /health in {SERVER_START_SECONDS} s:\n{log_tail}"
+            assert time.monotonic() < deadline, late
             time.sleep(0.5)
     yield uri
     process.terminate()
