@@ -78,9 +78,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
             with urllib.request.urlopen(f"{uri}/health", timeout=5):
                 break
         except OSError:
-            assert time.monotonic() < deadline, (
-                f"the server did not answer /health in {SERVER_START_SECONDS} s:\n{log_tail}"
-            )
+            late = f"the server did not answer /health in {SERVER_START_SECONDS} s:\n{log_tail}"
+            assert time.monotonic() < deadline, late
             time.sleep(0.5)
     yield uri
     process.terminate()
@@ -399,6 +398,17 @@ def test_the_reader_cannot_write_what_a_registered_version_is_made_of(registered
     assert reader("POST", f"{api}/runs/log-batch", body) == 403
     del metric["model_id"]
     assert reader("POST", f"{api}/runs/log-batch", body | {"metrics": [metric]}) == 200
+
+    # Nor can it have the server write into the registered version's folder with the server's own
+    # access: an experiment of its own located there, or the server-side upload, is refused.
+    inside = f"file:///artifacts/{main_experiment}/models/{model_id}/artifacts"
+    for prefix in SPELLINGS:
+        created = {"name": f"{registered['name']}-x{len(prefix)}", "artifact_location": inside}
+        assert reader("POST", f"{prefix}/experiments/create", created) == 403, prefix
+    assert reader("POST", f"{api}/experiments/create", {"name": f"{registered['name']}-own"}) == 200
+    params = {"run_uuid": run["info"]["run_id"], "path": "planted.txt"}
+    assert reader("POST", upload, params=params, data=b"x") == 403
+    _unchanged(registered)
 
 
 def test_roles_converge(registered: dict, monkeypatch: pytest.MonkeyPatch) -> None:
