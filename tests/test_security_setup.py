@@ -125,10 +125,15 @@ def test_codeowners_owns_the_trusted_paths_that_exist(baked) -> None:
     _, project = baked
     lines = (project / ".github" / "CODEOWNERS").read_text().splitlines()
     rules = [line.split() for line in lines if line.strip() and not line.startswith("#")]
-    assert {rule[0] for rule in rules} == TRUSTED_PATHS
-    for path, *owners in rules:
+    # Every path owned first (no bot is a code owner), the trusted paths named again.
+    assert rules[0] == ["*", f"@{OWNER}"]
+    assert {rule[0] for rule in rules[1:]} == TRUSTED_PATHS
+    for path, *owners in rules[1:]:
         assert owners == [f"@{OWNER}"], path
         assert (project / path.strip("/")).is_dir(), f"CODEOWNERS names {path}, not rendered"
+    ruleset = json.loads((project / ".github" / "rulesets" / "main.json").read_text())
+    (review,) = [rule for rule in ruleset["rules"] if rule["type"] == "pull_request"]
+    assert review["parameters"]["require_code_owner_review"] is True
     assert "team" in "\n".join(line for line in lines if line.startswith("#"))
 
 

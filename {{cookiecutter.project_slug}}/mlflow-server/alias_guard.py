@@ -19,6 +19,14 @@ promoter) is refused (403):
   while its permission check reads a DELETE's from the query string when the body is not declared
   JSON, so the two could name different models.
 
+And, for every user who is not an admin, whatever the model:
+
+- creating an experiment with an ``artifact_location`` of its own choosing: the server writes such
+  an experiment's files with its own storage access, so a location inside another experiment's
+  folder (a registered version's model files) would let the user add files there;
+- ``upload-artifact`` (the UI's server-side upload, which writes with the server's own access; the
+  clients log artifacts through the artifact proxy, which checks the experiment).
+
 Parameters are read as MLflow's handlers read them: the query string of a GET, else the JSON body
 whatever its Content-Type. Used as ``authorization_function = alias_guard:authenticate`` in the
 auth config (start.sh); MLflow calls it again (by validators and after-request handlers) within a
@@ -49,6 +57,8 @@ TRANSITION = "/mlflow/model-versions/transition-stage"
 DELETE_VERSION = "/mlflow/model-versions/delete"
 SET_TAG = "/mlflow/model-versions/set-tag"
 DELETE_TAG = "/mlflow/model-versions/delete-tag"
+CREATE_EXPERIMENT = "/mlflow/experiments/create"
+UPLOAD_ARTIFACT = "/mlflow/upload-artifact"
 
 
 def _names(variable: str, default: str) -> set[str]:
@@ -134,9 +144,19 @@ def _decide():
     if isinstance(authorization, Response):
         return authorization
     path, username = request.path, authorization.username
-    if request.method in READS or not any(route in path for route in REGISTRY_WRITES):
+    server_side = path.endswith((CREATE_EXPERIMENT, UPLOAD_ARTIFACT))
+    registry = any(route in path for route in REGISTRY_WRITES)
+    if request.method in READS or not (server_side or registry):
         return authorization
     if auth.store.get_user(username).is_admin:
+        return authorization
+    if path.endswith(UPLOAD_ARTIFACT):
+        return _forbidden(f"user '{username}' may not upload artifacts through the server (admins)")
+    if path.endswith(CREATE_EXPERIMENT):
+        if "artifact_location" in request.args or _body().get("artifact_location"):
+            return _forbidden(
+                f"user '{username}' may not choose where an experiment's artifacts live (admins)"
+            )
         return authorization
     if request.args:
         return _forbidden(f"user '{username}': send registry parameters in the JSON body only")

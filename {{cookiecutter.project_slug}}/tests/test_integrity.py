@@ -128,6 +128,24 @@ def test_a_version_without_a_digest_is_not_loaded(
     assert "no model_sha256 tag" in error
 
 
+def test_a_version_whose_files_ask_skops_to_trust_foreign_types_is_refused(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given: a version registered (digest and all) with a model that trusts builtins.eval, as a
+    # registrar's forged registration could
+    stored = _stored_files(production)
+    mlmodel = yaml.safe_load((stored / "MLmodel").read_text())
+    mlmodel["flavors"]["sklearn"]["skops_trusted_types"] += ["builtins.eval", "os.system"]
+    (stored / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+    forged = model_files.digest(model_files.file_digests(stored))
+    name = load_settings().registry.model_name
+    _client().set_model_version_tag(name, "1", model_files.DIGEST_TAG, forged)
+
+    # When / then
+    error = _refused(capsys, ["predict", "--input", BATCH, "--output", "preds.csv"])
+    assert "asks skops to trust builtins.eval, os.system" in error
+
+
 def test_registration_refuses_a_model_that_is_not_skops(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

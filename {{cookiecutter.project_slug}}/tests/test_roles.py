@@ -399,6 +399,17 @@ def test_the_reader_cannot_write_what_a_registered_version_is_made_of(registered
     del metric["model_id"]
     assert reader("POST", f"{api}/runs/log-batch", body | {"metrics": [metric]}) == 200
 
+    # Nor can it have the server write into the registered version's folder with the server's own
+    # access: an experiment of its own located there, or the server-side upload, is refused.
+    inside = f"file:///artifacts/{main_experiment}/models/{model_id}/artifacts"
+    for prefix in SPELLINGS:
+        created = {"name": f"{registered['name']}-x{len(prefix)}", "artifact_location": inside}
+        assert reader("POST", f"{prefix}/experiments/create", created) == 403, prefix
+    assert reader("POST", f"{api}/experiments/create", {"name": f"{registered['name']}-own"}) == 200
+    params = {"run_uuid": run["info"]["run_id"], "path": "planted.txt"}
+    assert reader("POST", upload, params=params, data=b"x") == 403
+    _unchanged(registered)
+
 
 def test_roles_converge(registered: dict, monkeypatch: pytest.MonkeyPatch) -> None:
     """`roles` again, after a grant drifted and with a new password: the same grants as the first

@@ -19,6 +19,11 @@ SKOPS_FILE = "model.skops"
 # Written by MLflow's client into every model it downloads through a ``models:/`` URI (the
 # registered name and version), so not one of the stored files; never deserialised here.
 WRITTEN_ON_DOWNLOAD = "registered_model_meta"
+# The only types a model may ask skops to trust beyond skops' own defaults: scikit-learn's,
+# numpy's, scipy's and this project's. The list lives in the model's MLmodel file, so whoever
+# registers a version chooses it; a type from anywhere else (``builtins.eval``, ``os.system``)
+# would let the file run code.
+TRUSTABLE = ("sklearn.", "numpy.", "scipy.", f"{__name__.split('.')[0]}.")
 
 
 class Refused(Exception):
@@ -28,7 +33,8 @@ class Refused(Exception):
 def file_digests(directory: Path) -> dict[str, str]:
     """SHA-256 of every stored file below ``directory``, by its POSIX path relative to it."""
     digests = {}
-    stored = (p for p in directory.rglob("*") if p.is_file() and p.name != WRITTEN_ON_DOWNLOAD)
+    written = directory / WRITTEN_ON_DOWNLOAD  # at the top only: anywhere else it is stored
+    stored = (p for p in directory.rglob("*") if p.is_file() and p != written)
     for path in sorted(stored):
         sha = hashlib.sha256()
         with path.open("rb") as stream:
@@ -62,4 +68,11 @@ def verify(directory: Path, expected: str | None) -> dict:
         raise Refused("it is not a scikit-learn model saved with skops")
     if flavor.get("pickled_model") != SKOPS_FILE or not (directory / SKOPS_FILE).is_file():
         raise Refused(f"its model file is not {SKOPS_FILE}")
+    trusted = flavor.get("skops_trusted_types") or []
+    if not isinstance(trusted, list) or not all(isinstance(name, str) for name in trusted):
+        raise Refused("its skops_trusted_types is not a list of type names")
+    if foreign := [name for name in trusted if not name.startswith(TRUSTABLE)]:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        shown = ", ".join(foreign[:3]) + more
+        raise Refused(f"it asks skops to trust {shown}: not scikit-learn, numpy, scipy or ours")
     return flavor
