@@ -395,6 +395,52 @@ def test_a_new_release_without_an_upload_url_is_deleted(tmp_path: Path) -> None:
     assert github.releases == {}
 
 
+@pytest.mark.parametrize(
+    ("lost", "says"),
+    [
+        ((502, {"message": "Bad Gateway"}), "502 Bad Gateway"),
+        ((201, b"<html>"), "the answer is not JSON"),
+        ((201, {"draft": True}), "unexpected answer for the new release (no int 'id')"),
+    ],
+    ids=["502", "not-json", "no-id"],
+)
+def test_a_draft_created_but_answered_wrongly_is_found_and_deleted(
+    tmp_path: Path, lost: tuple, says: str
+) -> None:
+    by_hand = {"id": 1, "tag_name": "v1.0.0", "body": "my own notes", "draft": True}
+    with GitHubStandIn() as github:
+        github.releases[1] = by_hand
+        github.garble[r"POST /repos/.*/releases"] = lost
+        code, out, err, outputs = _run(github.url, tmp_path, *_release_files(tmp_path))
+
+    assert (code, err, outputs) == (1, "", "")
+    assert f"{says}; deleted the draft release 2" in _one_error(out, "draft")
+    assert github.releases == {1: by_hand}  # the draft made by hand is kept
+    assert github.assets == []
+
+
+def test_a_refused_draft_looks_for_nothing_to_delete(tmp_path: Path) -> None:
+    with GitHubStandIn() as github:
+        github.fail[r"POST /repos/.*/releases"] = (422, "Validation Failed")
+        code, out, _, outputs = _run(github.url, tmp_path, *_release_files(tmp_path))
+
+    assert (code, outputs) == (1, "")
+    assert _one_error(out, "draft").endswith("releases: 422 Validation Failed")
+    assert [(r.method, r.path) for r in github.requests] == [("POST", "/repos/acme/churn/releases")]
+
+
+def test_a_lost_draft_answer_with_the_api_gone_says_a_draft_may_be_left(tmp_path: Path) -> None:
+    with GitHubStandIn() as github:
+        github.garble[r"POST /repos/.*/releases"] = (504, {"message": "Gateway Timeout"})
+        github.fail[r"GET /repos/.*/releases"] = (503, "Service Unavailable")
+        code, out, _, _ = _run(github.url, tmp_path, *_release_files(tmp_path))
+
+    assert code == 1
+    line = _one_error(out, "draft")
+    assert "504 Gateway Timeout; a draft of v1.0.0 may be left (GitHub API GET" in line
+    assert line.endswith("503 Service Unavailable): delete it on the Releases page")
+
+
 # --- Every subcommand: a 200 that is not what GitHub documents, a bad environment -------------
 
 
@@ -436,7 +482,8 @@ def test_a_wrongly_shaped_answer_stops_any_command_in_one_line(
 
     assert (code, err, outputs) == (1, "", "")
     assert f"GitHub API: unexpected answer for {what}" in _one_error(out, command)
-    assert [r.method for r in github.requests] == [pattern.split()[0]]  # nothing written
+    assert github.requests[0].method == pattern.split()[0]
+    assert all(r.method == "GET" for r in github.requests[1:])  # nothing written after it
 
 
 @pytest.mark.parametrize(
@@ -561,7 +608,7 @@ def test_an_unwritable_github_output_fails_the_gated_pr_lookup_in_one_line(
     )
 
 
-@pytest.mark.parametrize("release_id", ["", "1\n::set-output name=x::y"])
+@pytest.mark.parametrize("release_id", ["", "²", "1\n::set-output name=x::y"])
 def test_a_release_id_that_is_not_a_number_is_one_line_and_no_call(
     tmp_path: Path, release_id: str
 ) -> None:

@@ -252,8 +252,14 @@ def draft_release(repo: str, tag: str, notes: str, assets: dict[str, bytes]) -> 
     Its id goes to GITHUB_OUTPUT before the uploads, so the workflow's discard job deletes the
     draft even if this job dies mid-way; any failure after the draft exists deletes it here."""
     body = {"tag_name": tag, "name": tag, "body": notes, "draft": True}
-    release = api("POST", f"/repos/{repo}/releases", body)
-    release_id = _field(release, "id", int, "the new release")
+    try:
+        release = api("POST", f"/repos/{repo}/releases", body)
+        release_id = _field(release, "id", int, "the new release")
+    except Refused as refused:
+        if refused.status is not None and refused.status < 500:
+            raise  # refused: nothing was created
+        # The answer was lost or garbled: the draft may exist all the same.
+        raise Refused(f"{refused}; {_delete_lost_drafts(repo, tag, notes)}") from None
     try:
         _outputs({"release_id": str(release_id)})
         upload_url = _field(release, "upload_url", str, "the new release").split("{")[0]
@@ -272,6 +278,28 @@ def _delete_draft(repo: str, release_id: int) -> str:
     except Refused as refused:
         return f"the draft release {release_id} is left ({refused}): the discard job deletes it"
     return f"deleted the draft release {release_id}"
+
+
+def _delete_lost_drafts(repo: str, tag: str, notes: str) -> str:
+    """Delete the drafts of ``tag`` with these notes: the one whose answer was lost (and any
+    left by an earlier attempt of the same release); a draft made by hand has other notes."""
+    try:
+        answer = _shaped(api("GET", f"/repos/{repo}/releases?per_page=100"), list, "releases")
+        ids = [
+            release.get("id")
+            for release in answer
+            if isinstance(release, dict)
+            and isinstance(release.get("id"), int)
+            and release.get("draft") is True
+            and (release.get("tag_name"), release.get("body")) == (tag, notes)
+        ]
+        for release_id in ids:
+            api("DELETE", f"/repos/{repo}/releases/{release_id}")
+    except Refused as refused:
+        return f"a draft of {tag} may be left ({refused}): delete it on the Releases page"
+    if not ids:
+        return "no draft was created"
+    return f"deleted the draft release {', '.join(map(str, ids))}"
 
 
 def discard_release(repo: str, release_id: str) -> str:
@@ -353,6 +381,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         repo = _environment("GITHUB_REPOSITORY")
+        _environment("GITHUB_TOKEN")  # both checked before any request is sent
+        _api_url()
         if args.command == "comment":
             body = _text(args.body_file) if args.body_file.exists() else NO_REPORT
             print(upsert_comment(repo, args.pr, body))
@@ -371,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "retrain-pr":
             content, body = _read(args.file), _text(args.body_file)
             print(retrain_pr(repo, args.path, content, body, args.workflow, args.base))
-        elif not args.release_id.isdigit():
+        elif not (args.release_id.isascii() and args.release_id.isdigit()):
             raise Refused(f"--release-id is not a release's number: {_cut(args.release_id)}")
         elif args.command == "publish":
             api("PATCH", f"/repos/{repo}/releases/{args.release_id}", {"draft": False})
