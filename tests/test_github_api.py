@@ -509,6 +509,15 @@ def test_a_page_that_is_not_json_stops_any_command_in_one_line(
     assert "the answer is not JSON" in _one_error(out, command)
 
 
+def test_pull_requests_of_another_shape_than_objects_are_one_line(tmp_path: Path) -> None:
+    with GitHubStandIn() as github:
+        github.answers[r"GET /repos/.*/pulls"] = (200, [1, "two"])
+        code, out, err, outputs = _run(github.url, tmp_path, *_subcommands(tmp_path)["gated-pr"])
+
+    assert (code, err, outputs) == (1, "", "")
+    assert _one_error(out, "gated-pr").endswith("unexpected answer for the commit's PRs (int)")
+
+
 def test_a_comment_answer_without_an_id_is_one_line(tmp_path: Path) -> None:
     with GitHubStandIn() as github:
         github.answers[r"POST /repos/.*/comments"] = (201, {"body": "x"})

@@ -129,7 +129,8 @@ def _pages(url: str, what: str, query: str = ""):
 def gated_pr(repo: str, sha: str, check: str) -> dict[str, str]:
     """The merged pull request whose merge commit is ``sha`` and whose head passed ``check``,
     a check run reported by GitHub Actions itself (any app may report a check of that name)."""
-    pulls = _shaped(api("GET", f"/repos/{repo}/commits/{sha}/pulls"), list, "the commit's PRs")
+    answer, what = api("GET", f"/repos/{repo}/commits/{sha}/pulls"), "the commit's PRs"
+    pulls = [_shaped(pr, dict, what) for pr in _shaped(answer, list, what)]
     merged = [pr for pr in pulls if pr.get("merged_at")]
     if not merged:
         if pulls:
@@ -413,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except (LookupError, TypeError, AttributeError, ValueError) as error:
         # An answer of another shape than GitHub documents, beyond the checks above.
-        print(_annotation(args.command, f"GitHub API: unexpected answer ({_cut(repr(error))})"))
+        found = f"{type(error).__name__} {error}"[:200]
+        print(_annotation(args.command, f"GitHub API: unexpected answer ({found})"))
         return 1
     except OSError as error:
         print(_annotation(args.command, str(error)))
