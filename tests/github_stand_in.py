@@ -4,7 +4,8 @@ It answers per commit: ``merge(sha, number, head)`` makes ``sha`` the merge of p
 ``number`` whose head commit is ``head``; ``check(head, conclusion)`` records the model check's
 conclusion on that head. ``fail[pattern] = (status, message)`` makes every request whose
 "METHOD /path" matches the regex ``pattern`` fail (5xx, 403 rate limit, ...);
-``answers[pattern] = (status, payload)`` answers them with ``payload`` instead (a wrong shape).
+``answers[pattern] = (status, payload)`` answers them with ``payload`` instead (a wrong shape);
+``garble[pattern] = (status, payload)`` does the work, then answers that instead (a lost answer).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class GitHubStandIn:
     check_runs: dict[str, list[dict]] = field(default_factory=dict)
     fail: dict[str, tuple[int, str]] = field(default_factory=dict)
     answers: dict[str, tuple[int, object]] = field(default_factory=dict)
+    garble: dict[str, tuple[int, object]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     comments: dict[int, dict] = field(default_factory=dict)
     releases: dict[int, dict] = field(default_factory=dict)
@@ -88,6 +90,10 @@ class GitHubStandIn:
                 body = json.loads(raw) if is_json and raw else None
                 stand_in.requests.append(Recorded(self.command, self.path, body, len(raw)))
                 status, payload = stand_in.answer(self.command, self.path, body, raw)
+                done = f"{self.command} {self.path.partition('?')[0]}"
+                for pattern, garbled in stand_in.garble.items():
+                    if re.fullmatch(pattern, done):
+                        status, payload = garbled
                 self._reply(status, payload)
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
@@ -182,7 +188,9 @@ class GitHubStandIn:
             runs = [r for r in runs if r["name"] == params.get("check_name", r["name"])]
             return 200, {"total_count": len(runs), "check_runs": runs}
         if m := re.fullmatch(r"/repos/([^/]+/[^/]+)/releases", path):
-            release = {"id": len(self.releases) + 1, **body}
+            if method == "GET":  # newest first
+                return 200, [self.releases[i] for i in sorted(self.releases, reverse=True)]
+            release = {"id": max(self.releases, default=0) + 1, **body}
             release["upload_url"] = (
                 f"{self.url}/uploads/repos/{m.group(1)}/releases/{release['id']}/assets{{?name,label}}"
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import http.client
 import json
 import os
 import sys
@@ -41,11 +42,12 @@ class Refused(Exception):
 
 def api(method: str, url: str, body: object = None, data: bytes | None = None) -> object:
     """One request; ``url`` is absolute or relative to GITHUB_API_URL."""
+    path = url.partition("?")[0]
     if not url.startswith("http"):
-        url = os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/") + url
+        url = _api_url() + url
     headers = {
         "Accept": "application/vnd.github+json",
-        "Authorization": f"Bearer {os.environ['GITHUB_TOKEN']}",
+        "Authorization": f"Bearer {_environment('GITHUB_TOKEN')}",
         "X-GitHub-Api-Version": "2022-11-28",
     }
     if body is not None:
@@ -53,21 +55,42 @@ def api(method: str, url: str, body: object = None, data: bytes | None = None) -
         headers["Content-Type"] = "application/json"
     elif data is not None:
         headers["Content-Type"] = "application/octet-stream"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    path = urllib.parse.urlsplit(url).path
     try:
+        request = urllib.request.Request(url, data=data, method=method, headers=headers)
         with urllib.request.urlopen(request, timeout=60) as response:
             payload = response.read()
     except urllib.error.HTTPError as error:
         message = f"GitHub API {method} {path}: {error.code} {_reason(error)}"
         raise Refused(message, error.code) from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", None) or error.__class__.__name__
         raise Refused(f"GitHub API {method} {path}: unreachable ({reason})") from None
+    except ValueError as error:  # a malformed URL in an answer (an upload URL)
+        raise Refused(f"GitHub API {method} {path}: not a usable URL ({error})") from None
     try:
         return json.loads(payload) if payload else None
     except ValueError:
         raise Refused(f"GitHub API {method} {path}: the answer is not JSON") from None
+
+
+def _environment(name: str) -> str:
+    """The variable ``name``, else one line saying it is missing."""
+    if not (value := os.environ.get(name)):
+        raise Refused(f"{name} is not set: the workflow step passes it in env")
+    return value
+
+
+def _api_url() -> str:
+    """GITHUB_API_URL (Actions sets it; default api.github.com), when it is an http(s) URL."""
+    url = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host, _ = parts.hostname, parts.port  # a port that is not a number raises here
+    except ValueError:
+        host = None
+    if not host or not url.isprintable() or parts.scheme not in ("http", "https"):
+        raise Refused(f"GITHUB_API_URL is not an http(s) URL: {_cut(url)}")
+    return url.rstrip("/")
 
 
 def _reason(error: urllib.error.HTTPError) -> str:
@@ -82,23 +105,32 @@ def _reason(error: urllib.error.HTTPError) -> str:
 def upsert_comment(repo: str, number: int, body: str) -> str:
     """Create the report comment, or update it if this workflow posted one before."""
     body = f"{MARKER}\n{body}"
-    page = 1
-    while comments := api(
-        "GET", f"/repos/{repo}/issues/{number}/comments?per_page=100&page={page}"
-    ):
-        for comment in comments:
-            if comment["body"].startswith(MARKER):
-                api("PATCH", f"/repos/{repo}/issues/comments/{comment['id']}", {"body": body})
-                return f"updated comment {comment['id']}"
-        page += 1
+    for comment in _pages(f"/repos/{repo}/issues/{number}/comments", "the PR's comments"):
+        if str(comment.get("body")).startswith(MARKER):
+            comment_id = _field(comment, "id", int, "a comment")
+            api("PATCH", f"/repos/{repo}/issues/comments/{comment_id}", {"body": body})
+            return f"updated comment {comment_id}"
     created = api("POST", f"/repos/{repo}/issues/{number}/comments", {"body": body})
-    return f"created comment {created['id']}"
+    return f"created comment {_field(created, 'id', int, 'the new comment')}"
+
+
+def _pages(url: str, what: str, query: str = ""):
+    """The items of a paginated list, page after page; a short page is the last one."""
+    page = 1
+    while True:
+        answer = _shaped(api("GET", f"{url}?{query}per_page=100&page={page}"), list, what)
+        for item in answer:
+            yield _shaped(item, dict, what)
+        if len(answer) < 100:
+            return
+        page += 1
 
 
 def gated_pr(repo: str, sha: str, check: str) -> dict[str, str]:
     """The merged pull request whose merge commit is ``sha`` and whose head passed ``check``,
     a check run reported by GitHub Actions itself (any app may report a check of that name)."""
-    pulls = _shaped(api("GET", f"/repos/{repo}/commits/{sha}/pulls"), list, "the commit's PRs")
+    answer, what = api("GET", f"/repos/{repo}/commits/{sha}/pulls"), "the commit's PRs"
+    pulls = [_shaped(pr, dict, what) for pr in _shaped(answer, list, what)]
     merged = [pr for pr in pulls if pr.get("merged_at")]
     if not merged:
         if pulls:
@@ -147,6 +179,14 @@ def _shaped(value: object, kind: type, what: str) -> object:
     return value
 
 
+def _field(answer: object, key: str, kind: type, what: str) -> object:
+    """``answer[key]`` when the answer is an object and that field a ``kind``, else one line."""
+    value = answer.get(key) if isinstance(answer, dict) else None
+    if not isinstance(value, kind) or isinstance(value, bool):
+        raise Refused(f"GitHub API: unexpected answer for {what} (no {kind.__name__} '{key}')")
+    return value
+
+
 def _found(method: str, url: str) -> object:
     """The answer, or None when the API says 404 (the ref or file does not exist yet)."""
     try:
@@ -160,16 +200,14 @@ def _found(method: str, url: str) -> object:
 def monitor_issue(repo: str, body: str) -> str:
     """Open the monitoring issue, or update the open one: one issue however many runs."""
     body = f"{MONITOR_MARKER}\n{body}"
-    page = 1
-    while issues := api("GET", f"/repos/{repo}/issues?state=open&per_page=100&page={page}"):
-        for issue in issues:
-            mine = (issue.get("body") or "").startswith(MONITOR_MARKER)
-            if mine and "pull_request" not in issue:
-                api("PATCH", f"/repos/{repo}/issues/{issue['number']}", {"body": body})
-                return f"updated issue #{issue['number']}"
-        page += 1
+    for issue in _pages(f"/repos/{repo}/issues", "the open issues", "state=open&"):
+        mine = str(issue.get("body")).startswith(MONITOR_MARKER)
+        if mine and "pull_request" not in issue:
+            number = _field(issue, "number", int, "an issue")
+            api("PATCH", f"/repos/{repo}/issues/{number}", {"body": body})
+            return f"updated issue #{number}"
     created = api("POST", f"/repos/{repo}/issues", {"title": MONITOR_TITLE, "body": body})
-    return f"created issue #{created['number']}"
+    return f"created issue #{_field(created, 'number', int, 'the new issue')}"
 
 
 def retrain_pr(repo: str, path: str, content: bytes, body: str, workflow: str, base: str) -> str:
@@ -179,9 +217,11 @@ def retrain_pr(repo: str, path: str, content: bytes, body: str, workflow: str, b
     owner = repo.split("/")[0]
     branch = RETRAIN_BRANCH
     head = urllib.parse.quote(f"{owner}:{branch}")
-    open_prs = api("GET", f"/repos/{repo}/pulls?state=open&head={head}") or []
+    answer = api("GET", f"/repos/{repo}/pulls?state=open&head={head}")
+    open_prs = [_shaped(pr, dict, "the open PRs") for pr in _shaped(answer, list, "the open PRs")]
     if not open_prs:
-        base_sha = api("GET", f"/repos/{repo}/git/ref/heads/{base}")["object"]["sha"]
+        ref = _field(api("GET", f"/repos/{repo}/git/ref/heads/{base}"), "object", dict, base)
+        base_sha = _field(ref, "sha", str, base)
         if _found("GET", f"/repos/{repo}/git/ref/heads/{branch}") is None:
             ref = {"ref": f"refs/heads/{branch}", "sha": base_sha}
             api("POST", f"/repos/{repo}/git/refs", ref)
@@ -194,35 +234,125 @@ def retrain_pr(repo: str, path: str, content: bytes, body: str, workflow: str, b
         "branch": branch,
     }
     if existing:
-        change["sha"] = existing["sha"]
+        change["sha"] = _field(existing, "sha", str, path)
     api("PUT", f"/repos/{repo}/contents/{path}", change)
     if open_prs:
-        done = f"updated pull request #{open_prs[0]['number']}"
+        done = f"updated pull request #{_field(open_prs[0], 'number', int, 'the open PR')}"
     else:
         title = "Retrain on the labelled monitoring batch"
         pull = {"title": title, "head": branch, "base": base, "body": body}
-        done = f"opened pull request #{api('POST', f'/repos/{repo}/pulls', pull)['number']}"
+        created = api("POST", f"/repos/{repo}/pulls", pull)
+        done = f"opened pull request #{_field(created, 'number', int, 'the new PR')}"
     api("POST", f"/repos/{repo}/actions/workflows/{workflow}/dispatches", {"ref": branch})
     return f"{done} ({branch}); dispatched {workflow} on it"
 
 
-def draft_release(repo: str, tag: str, notes: str, assets: list[Path]) -> dict[str, str]:
-    """Create the draft release for ``tag`` and attach ``assets``."""
+def draft_release(repo: str, tag: str, notes: str, assets: dict[str, bytes]) -> str:
+    """Create the draft release for ``tag`` and attach ``assets`` (name: content).
+
+    Its id goes to GITHUB_OUTPUT before the uploads, so the workflow's discard job deletes the
+    draft even if this job dies mid-way; any failure after the draft exists deletes it here."""
     body = {"tag_name": tag, "name": tag, "body": notes, "draft": True}
-    release = api("POST", f"/repos/{repo}/releases", body)
-    upload_url = release["upload_url"].split("{")[0]
-    for asset in assets:
-        api("POST", f"{upload_url}?name={asset.name}", data=asset.read_bytes())
-    return {"release_id": str(release["id"])}
+    try:
+        release = api("POST", f"/repos/{repo}/releases", body)
+        release_id = _field(release, "id", int, "the new release")
+    except Refused as refused:
+        if refused.status is not None and refused.status < 500:
+            raise  # refused: nothing was created
+        # The answer was lost or garbled: the draft may exist all the same.
+        raise Refused(f"{refused}; {_delete_lost_drafts(repo, tag, notes)}") from None
+    try:
+        _outputs({"release_id": str(release_id)})
+        upload_url = _field(release, "upload_url", str, "the new release").split("{")[0]
+        for name, content in assets.items():
+            api("POST", f"{upload_url}?name={urllib.parse.quote(name)}", data=content)
+    except (Exception, KeyboardInterrupt) as error:  # an API error, GITHUB_OUTPUT, Ctrl-C
+        failure = str(error) or type(error).__name__
+        raise Refused(f"{failure}; {_delete_draft(repo, release_id)}") from None
+    return f"release_id={release_id}"
+
+
+def _delete_draft(repo: str, release_id: int) -> str:
+    """Delete the draft after a failed upload; say whether it is gone."""
+    try:
+        api("DELETE", f"/repos/{repo}/releases/{release_id}")
+    except Refused as refused:
+        return f"the draft release {release_id} is left ({refused}): the discard job deletes it"
+    return f"deleted the draft release {release_id}"
+
+
+def _delete_lost_drafts(repo: str, tag: str, notes: str) -> str:
+    """Delete the drafts of ``tag`` with these notes: the one whose answer was lost (and any
+    left by an earlier attempt of the same release); a draft made by hand has other notes."""
+    try:
+        answer = _shaped(api("GET", f"/repos/{repo}/releases?per_page=100"), list, "releases")
+        ids = [
+            release.get("id")
+            for release in answer
+            if isinstance(release, dict)
+            and isinstance(release.get("id"), int)
+            and release.get("draft") is True
+            and (release.get("tag_name"), release.get("body")) == (tag, notes)
+        ]
+        for release_id in ids:
+            api("DELETE", f"/repos/{repo}/releases/{release_id}")
+    except Refused as refused:
+        return f"a draft of {tag} may be left ({refused}): delete it on the Releases page"
+    if not ids:
+        return "no draft was created"
+    return f"deleted the draft release {', '.join(map(str, ids))}"
+
+
+def discard_release(repo: str, release_id: str) -> str:
+    """Delete a draft release; one the draft job already deleted (404) is done too."""
+    try:
+        api("DELETE", f"/repos/{repo}/releases/{release_id}")
+    except Refused as refused:
+        if refused.status != 404:
+            raise
+        return f"draft release {release_id} was already deleted"
+    return f"deleted draft release {release_id}"
 
 
 def _outputs(values: dict[str, str]) -> str:
     """Write ``values`` to GITHUB_OUTPUT (when set); return them as text."""
     text = "".join(f"{key}={value}\n" for key, value in values.items())
     if path := os.environ.get("GITHUB_OUTPUT"):
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(text)
+        try:
+            with open(path, "a", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as error:
+            raise Refused(f"cannot write GITHUB_OUTPUT {_cut(path)}: {error.strerror}") from None
     return text.strip()
+
+
+def _read(path: Path) -> bytes:
+    """The content of a file the step names, else one line saying why not."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise Refused(f"cannot read {_cut(str(path))}: {error.strerror}") from None
+
+
+def _text(path: Path) -> str:
+    """A UTF-8 text file the step names (a report, a model card)."""
+    try:
+        return _read(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(f"{_cut(str(path))} is not UTF-8 text") from None
+
+
+def _cut(text: str, limit: int = 200) -> str:
+    """``text`` quoted on one line, a long one cut with a count of what was left out."""
+    shown = repr(text[:limit])
+    return shown if len(text) <= limit else f"{shown}... ({len(text) - limit} more characters)"
+
+
+def _annotation(title: str, message: str) -> str:
+    """One `::error::` workflow command whose message cannot end the line or start another."""
+    for char, code in (("%", "%25"), ("\r", "%0D"), ("\n", "%0A")):
+        message = message.replace(char, code)
+    return f"::error title={title}::{message}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -250,36 +380,45 @@ def main(argv: list[str] | None = None) -> int:
     retrain.add_argument("--base", default="main")
     args = parser.parse_args(argv)
 
-    repo = os.environ["GITHUB_REPOSITORY"]
     try:
+        repo = _environment("GITHUB_REPOSITORY")
+        _environment("GITHUB_TOKEN")  # both checked before any request is sent
+        _api_url()
         if args.command == "comment":
-            body = args.body_file.read_text() if args.body_file.exists() else NO_REPORT
+            body = _text(args.body_file) if args.body_file.exists() else NO_REPORT
             print(upsert_comment(repo, args.pr, body))
         elif args.command == "gated-pr":
             print(_outputs(gated_pr(repo, args.sha, args.check)))
         elif args.command == "draft":
-            notes = args.notes_file.read_text()
-            print(_outputs(draft_release(repo, args.tag, notes, args.asset)))
+            # Every file read before the draft exists: a missing one creates nothing.
+            notes, assets = _text(args.notes_file), {}
+            for path in args.asset:
+                if path.name in assets:
+                    raise Refused(f"two assets named {_cut(path.name)}: a release holds one")
+                assets[path.name] = _read(path)
+            print(draft_release(repo, args.tag, notes, assets))
         elif args.command == "monitor-issue":
-            print(monitor_issue(repo, args.body_file.read_text()))
+            print(monitor_issue(repo, _text(args.body_file)))
         elif args.command == "retrain-pr":
-            content, body = args.file.read_bytes(), args.body_file.read_text()
+            content, body = _read(args.file), _text(args.body_file)
             print(retrain_pr(repo, args.path, content, body, args.workflow, args.base))
+        elif not (args.release_id.isascii() and args.release_id.isdigit()):
+            raise Refused(f"--release-id is not a release's number: {_cut(args.release_id)}")
         elif args.command == "publish":
             api("PATCH", f"/repos/{repo}/releases/{args.release_id}", {"draft": False})
             print(f"published release {args.release_id}")
         else:
-            api("DELETE", f"/repos/{repo}/releases/{args.release_id}")
-            print(f"deleted draft release {args.release_id}")
+            print(discard_release(repo, args.release_id))
     except Refused as refused:
-        print(f"::error title={args.command}::{refused}")
+        print(_annotation(args.command, str(refused)))
         return 1
-    except (KeyError, TypeError, AttributeError, IndexError) as error:
-        # An answer of another shape than GitHub documents (or GITHUB_TOKEN unset): one line.
-        print(f"::error title={args.command}::unexpected answer or environment: {error!r}")
+    except (LookupError, TypeError, AttributeError, ValueError) as error:
+        # An answer of another shape than GitHub documents, beyond the checks above.
+        found = f"{type(error).__name__} {error}"[:200]
+        print(_annotation(args.command, f"GitHub API: unexpected answer ({found})"))
         return 1
     except OSError as error:
-        print(f"::error title={args.command}::{error}")
+        print(_annotation(args.command, str(error)))
         return 1
     return 0
 
