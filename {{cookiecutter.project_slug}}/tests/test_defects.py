@@ -83,6 +83,20 @@ DEFECTS = [
     ("infinity", _set("spend", 3, "inf"), None, None, "spend dtype (1"),
     ("decimal-comma", _set("spend", 3, "20,5"), None, None, "(e.g. '20,5': a decimal comma?"),
     (
+        "thousands-separator",
+        _set("spend", 3, "12,500"),
+        None,
+        None,
+        "(e.g. '12,500': thousands separator? set data.csv.thousands)",
+    ),
+    (
+        "fraction-in-whole-number-column",
+        _set("tenure", 3, 59.24),
+        None,
+        None,
+        "tenure dtype (1: values that are not a whole number (e.g. 59.24)) on line 5",
+    ),
+    (
         "bool-maybe",
         _set("active", 5, "maybe"),
         None,
@@ -107,6 +121,13 @@ DEFECTS = [
     ),
     ("missing-in-required", _set("signup", 1, None), None, None, "signup nullable (1"),
     ("missing-column", lambda f: f.drop(columns=["plan"]), None, None, "plan present"),
+    (
+        "renamed-column",
+        lambda f: f.rename(columns={"tenure": "tenure_months"}),
+        None,
+        None,
+        "tenure present (1: 'tenure' missing, 'tenure_months' not declared: renamed?)",
+    ),
     ("undeclared-column", lambda f: f.assign(extra=1), None, None, "extra declared"),
     (
         "duplicated-rows",

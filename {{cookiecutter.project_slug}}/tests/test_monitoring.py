@@ -305,12 +305,70 @@ def test_monitor_and_evaluate_fail_closed(
     capsys.readouterr()
 
     assert main(["monitor", "--input", name]) == EXIT_DATA
-    assert "missing column(s) the model needs: spend" in capsys.readouterr().err
+    assert "missing column(s) the model needs: 'spend'" in capsys.readouterr().err
     assert main(["evaluate", "--input", name]) == EXIT_DATA
     assert main(["monitor", "--input", name, "--alias", "nobody"]) == EXIT_REGISTRY
     unlabelled = _batch(production, "unlabelled.csv", batch.drop(columns=[tables.TARGET]))
     assert main(["evaluate", "--input", unlabelled]) == EXIT_DATA
     assert "evaluation needs labels" in capsys.readouterr().err
+
+
+def test_predict_with_an_extra_column_warns_once_naming_it(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tables.mixed_table(TASK, rows=40, seed=4).drop(columns=[tables.TARGET])
+    # Columns the schema declares but the model does not use (ids, group, ignored) are expected.
+    name = _batch(production, "batch.csv", batch.assign(region="north", exported_by="crm"))
+    capsys.readouterr()
+
+    assert main(["predict", "--input", name, "--output", "preds.csv"]) == 0
+
+    err = capsys.readouterr().err
+    extra = [line for line in err.splitlines() if "the model does not know" in line]
+    assert len(extra) == 1, err
+    assert extra[0].endswith("column(s) the model does not know, ignored: 'region', 'exported_by'")
+    assert "customer_id" not in extra[0]
+    assert "branch" not in extra[0]
+    assert len(pd.read_csv(production / "preds.csv")) == 40
+
+
+def test_predict_with_a_renamed_column_names_the_new_name(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tables.mixed_table(TASK, rows=40, seed=4).drop(columns=[tables.TARGET])
+    name = _batch(production, "batch.csv", batch.rename(columns={"tenure": "tenure_months"}))
+    capsys.readouterr()
+
+    assert main(["predict", "--input", name, "--output", "preds.csv"]) == EXIT_DATA
+
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert errors == [
+        "error: batch.csv: missing column(s) the model needs: 'tenure' "
+        "('tenure' missing, 'tenure_months' not declared: renamed?)"
+    ]
+    assert not (production / "preds.csv").exists()
+
+{%- if cookiecutter.task == "classification" %}
+
+
+def test_evaluate_with_a_label_unseen_in_training_names_the_label_and_the_column(
+    production: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labelled = tables.mixed_table(TASK, rows=200, seed=5)
+    labelled.loc[[3, 9, 40], tables.TARGET] = "paused"
+    name = _batch(production, "labelled.csv", labelled)
+    capsys.readouterr()
+
+    assert main(["evaluate", "--input", name]) == EXIT_DATA
+
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error")]
+    assert errors == [
+        "error: labelled.csv: column 'outcome': label(s) 'paused' (3 rows) not seen in training "
+        "(known: 'leave', 'stay')"
+    ]
+    assert not (production / "reports" / "evaluation.json").exists()
+    assert _runs("evaluation") == []
+{%- endif %}
 
 
 def test_evaluate_scores_production_on_new_labels_against_the_gate(

@@ -122,6 +122,32 @@ def test_values_unseen_in_training_are_counted_in_warnings(served: httpx.Client)
     assert len(response.json()["predictions"]) == 3
 
 
+def test_a_renamed_field_is_422_naming_the_new_name(served: httpx.Client) -> None:
+    rows = _rows(2)
+    column = next(iter(rows[0]))
+    for row in rows:
+        row[f"{column}_new"] = row.pop(column)
+
+    response = served.post("/predict", json={"rows": rows})
+
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert detail == (
+        f"missing column(s) the model needs: {column!r} "
+        f"({column!r} missing, '{column}_new' not declared: renamed?)"
+    )
+
+
+def test_an_extra_field_is_scored_without_it_and_named_in_warnings(served: httpx.Client) -> None:
+    rows = [row | {"source": "web"} for row in _rows(3)]
+
+    response = served.post("/predict", json={"rows": rows})
+
+    assert response.status_code == 200
+    assert response.json()["warnings"] == ["column(s) the model does not know, ignored: 'source'"]
+    assert len(response.json()["predictions"]) == 3
+
+
 def test_start_up_fails_without_a_production_model(project: Path) -> None:
     from fastapi.testclient import TestClient
 

@@ -15,7 +15,7 @@ from conftest import DATA_PATH, TASK
 
 from {{ cookiecutter.module_name }} import data
 from {{ cookiecutter.module_name }}.cli import main
-from {{ cookiecutter.module_name }}.config import ColumnRule, Schema, load_schema
+from {{ cookiecutter.module_name }}.config import ColumnRule, CsvSettings, Schema, load_schema
 from {{ cookiecutter.module_name }}.errors import EXIT_DATA, DataError
 from {{ cookiecutter.module_name }}.validation import pandera_schema, validate, validate_or_raise
 
@@ -204,6 +204,60 @@ def test_a_long_value_is_cut_with_a_count_of_what_is_left_out() -> None:
         "values that are not finite float numbers (e.g. '" + "9" * 30 + "abcabcabc... "
         "(+292 characters))"
     )
+
+
+def test_a_fraction_typed_into_a_whole_number_column_is_named_as_written(tmp_path: Path) -> None:
+    def type_fraction(frame: pd.DataFrame) -> pd.DataFrame:
+        frame["tenure"] = frame["tenure"].astype(object)
+        frame.loc[3, "tenure"] = "59.24"
+        frame.loc[8, "tenure"] = "0.5"
+        return frame
+
+    frame, schema = _mixed_csv(tmp_path / "fraction.csv", type_fraction)
+    line = validate(frame, schema).summary()
+
+    detail = "values that are not a whole number (e.g. 59.24)"
+    assert f"tenure dtype (2: {detail}) on lines 5, 10" in line
+    assert "np." not in line
+    assert "finite" not in line
+
+
+def test_numbers_with_a_thousands_separator_suggest_data_csv_thousands(tmp_path: Path) -> None:
+    def group_thousands(frame: pd.DataFrame) -> pd.DataFrame:
+        frame["spend"] = frame["spend"].astype(object)
+        frame.loc[3, "spend"] = "12,500"
+        return frame
+
+    path = tmp_path / "thousands.csv"
+    frame, schema = _mixed_csv(path, group_thousands)
+    (violation,) = validate(frame, schema).violations
+
+    assert violation.detail == (
+        "values that are not finite float numbers (e.g. '12,500': thousands separator? "
+        "set data.csv.thousands)"
+    )
+    # The setting it names reads the file: 12,500 is 12500.
+    dtypes = {name: rule.dtype for name, rule in schema.columns.items()}
+    fixed = data.read_csv(path, CsvSettings(thousands=","), dtypes)
+    assert validate(fixed, schema).passed
+    assert fixed.loc[3, "spend"] == 12500
+    # Digits, a comma and other than three digits: a decimal comma.
+    comma = validate(frame.assign(spend=frame["spend"].replace("12,500", "12,5")), schema)
+    assert "(e.g. '12,5': a decimal comma? set data.csv.decimal)" in comma.summary()
+
+
+def test_a_renamed_column_is_named_with_the_undeclared_one_that_appeared(tmp_path: Path) -> None:
+    frame, schema = _mixed_csv(
+        tmp_path / "renamed.csv", lambda f: f.rename(columns={"tenure": "tenure_months"})
+    )
+    line = validate(frame, schema).summary()
+
+    assert "tenure present (1: 'tenure' missing, 'tenure_months' not declared: renamed?)" in line
+    assert "tenure_months declared (1: column not declared in the schema)" in line
+    # A missing column with nothing new in its place: no hint.
+    dropped = validate(frame.drop(columns=["tenure_months"]), schema).summary()
+    assert "tenure present (1: column missing from the data)" in dropped
+    assert "renamed?" not in dropped
 
 
 def test_make_validate_exits_3_with_one_line_and_writes_the_lines_to_the_report(

@@ -13,14 +13,15 @@ import pandas as pd
 
 from .config import NUMERIC, Schema
 from .errors import DataError
-from .parsing import numbers_of, wrong_type
+from .parsing import listed, numbers_of, renamed, wrong_type
 
 # Training categories are stored up to this many per column; beyond it unseen ones are not counted.
 MAX_STORED_CATEGORIES = 1000
 
 
 def build(schema: Schema, target: str, x_train: pd.DataFrame) -> dict[str, Any]:
-    """Features (with the ranges and categories seen in training) and id columns."""
+    """Features (with the ranges and categories seen in training), id columns and every column
+    the schema declares (an input may bring them; the model does not use all of them)."""
     features: dict[str, dict[str, Any]] = {}
     for name, rule in schema.features(target).items():
         entry: dict[str, Any] = {"dtype": rule.dtype, "nullable": rule.nullable}
@@ -35,7 +36,7 @@ def build(schema: Schema, target: str, x_train: pd.DataFrame) -> dict[str, Any]:
             if len(seen) <= MAX_STORED_CATEGORIES:
                 entry["categories"] = sorted(seen.tolist())
         features[name] = entry
-    return {"features": features, "ids": schema.names("id")}
+    return {"features": features, "ids": schema.names("id"), "columns": list(schema.columns)}
 
 
 @dataclass
@@ -49,11 +50,20 @@ class Checked:
 
 def check(contract: dict[str, Any], frame: pd.DataFrame) -> Checked:
     """Fail (DataError naming the column) on missing columns and wrong types; count values the
-    model has not seen in training (unknown categories, out-of-range numbers, missing values)."""
+    model has not seen in training (unknown categories, out-of-range numbers, missing values)
+    and name the columns it does not know (ignored)."""
     features = contract["features"]
+    # Contracts of models trained before the declared columns were stored: features and ids.
+    known = set(contract.get("columns", [*features, *contract["ids"]]))
+    undeclared = [name for name in frame.columns if name not in known]
     if missing := [name for name in features if name not in frame.columns]:
-        raise DataError(f"missing column(s) the model needs: {', '.join(missing)}")
+        hints = "; ".join(renamed(missing, undeclared))
+        raise DataError(
+            f"missing column(s) the model needs: {listed(missing)}" + f" ({hints})" * bool(hints)
+        )
     warnings = []
+    if undeclared:
+        warnings.append(f"column(s) the model does not know, ignored: {listed(undeclared)}")
     inputs = frame[list(features)].copy()
     for name, entry in features.items():
         values = frame[name]

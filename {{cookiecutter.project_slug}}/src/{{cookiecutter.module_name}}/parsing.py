@@ -6,7 +6,10 @@ No scikit-learn and no pandera here: `make predict` and the API check inputs wit
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from .config import NUMERIC, TEMPORAL
@@ -24,8 +27,14 @@ CALENDAR = {
     "datetime": ("year", "month", "day", "day_of_week", "day_of_year", "hour", "minute"),
 }
 DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+# 12,500 or 1,234,567: a comma before each group of exactly three digits groups thousands.
+THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
 # A value quoted in a message is cut to this many characters (the rest is counted).
 SHOWN_CHARS = 40
+# Values (columns, labels) named in one message; the rest are counted.
+SHOWN_VALUES = 5
+# Undeclared columns compared with a missing one for a "renamed?" hint.
+RENAME_CANDIDATES = 100
 
 
 def parse_bool(values: pd.Series) -> pd.Series:
@@ -66,6 +75,29 @@ def shown(value: object) -> str:
     return f"{text[:SHOWN_CHARS]}... (+{len(text) - SHOWN_CHARS} characters)"
 
 
+def listed(values: Iterable[object], limit: int = SHOWN_VALUES) -> str:
+    """Values as ``shown`` and comma-separated, the first ``limit`` of them and a count of the
+    rest: "'a', 'b' and 3 more"."""
+    values = list(values)
+    text = ", ".join(shown(value) for value in values[:limit])
+    return f"{text} and {len(values) - limit} more" if len(values) > limit else text
+
+
+def renamed(missing: Iterable[str], undeclared: Iterable[str]) -> list[str]:
+    """For each missing column, the undeclared one most like it in name, as a hint:
+    "'tenure' missing, 'tenure_months' not declared: renamed?" (none if nothing is undeclared).
+    Bounded: the first SHOWN_VALUES missing columns, among the first RENAME_CANDIDATES others."""
+    left = list(undeclared)[:RENAME_CANDIDATES]
+    hints = []
+    for name in list(missing)[:SHOWN_VALUES]:
+        if not left:
+            break
+        likeness = [difflib.SequenceMatcher(None, name, other).ratio() for other in left]
+        other = left.pop(likeness.index(max(likeness)))
+        hints.append(f"{shown(name)} missing, {shown(other)} not declared: renamed?")
+    return hints
+
+
 def not_of_type(
     values: pd.Series, dtype: str, fmt: str | None = None, parsed: pd.Series | None = None
 ) -> pd.Series:
@@ -95,15 +127,28 @@ def not_of_type(
 def type_detail(dtype: str, fmt: str | None, example: object) -> str:
     """What is wrong with values that are not of ``dtype``, with one of them as ``example``."""
     if dtype in NUMERIC:
-        hint = (
-            ": a decimal comma? set data.csv.decimal" if DECIMAL_COMMA.match(str(example)) else ""
-        )
+        if dtype == "int" and _fraction(example):
+            return f"values that are not a whole number (e.g. {shown(example)})"
+        hint = ""
+        if THOUSANDS.match(str(example)):
+            hint = ": thousands separator? set data.csv.thousands"
+        elif DECIMAL_COMMA.match(str(example)):
+            hint = ": a decimal comma? set data.csv.decimal"
         return f"values that are not finite {dtype} numbers (e.g. {shown(example)}{hint})"
     if dtype == "bool":
         return f"values that are not true/false, yes/no or 1/0 (e.g. {shown(example)})"
     if dtype in TEMPORAL:
         return f"values that are not {fmt or 'ISO 8601'} dates (e.g. {shown(example)})"
     return "blank values (only spaces)"
+
+
+def _fraction(value: object) -> bool:
+    """Whether ``value`` is a finite number with a fractional part (59.24, "59.24")."""
+    try:
+        number = float(value)  # numpy scalars, Python numbers and numeric text alike
+    except (TypeError, ValueError):
+        return False
+    return math.isfinite(number) and not number.is_integer()
 
 
 def wrong_type(

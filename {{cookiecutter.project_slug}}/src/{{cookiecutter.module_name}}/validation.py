@@ -9,7 +9,7 @@ CSV lines it is on.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +19,7 @@ from pandera.errors import SchemaErrors
 
 from .config import ColumnRule, Schema
 from .errors import DataError
-from .parsing import BOOL_VALUES, not_of_type, numbers_of, shown, type_detail
+from .parsing import BOOL_VALUES, not_of_type, numbers_of, renamed, shown, type_detail
 
 TABLE = "(table)"
 # A stratified split puts each class on both sides: a class needs at least this many rows.
@@ -227,6 +227,17 @@ def _violations(
     return found
 
 
+def _with_renames(found: list[Violation]) -> list[Violation]:
+    """A missing column's violation names the undeclared column that may be it, renamed."""
+    missing = [v.column for v in found if v.rule == "present"]
+    undeclared = [v.column for v in found if v.rule == "declared"]
+    hints = dict(zip(missing, renamed(missing, undeclared), strict=False))
+    return [
+        replace(v, detail=hints[v.column]) if v.rule == "present" and v.column in hints else v
+        for v in found
+    ]
+
+
 def _rank(order: list[str], violation: Violation) -> tuple[int, int, int]:
     rule = RULE_ORDER.index(violation.rule) if violation.rule in RULE_ORDER else len(RULE_ORDER)
     if violation.column in order:
@@ -244,6 +255,7 @@ def check_schema(frame: pd.DataFrame, schema: Schema, target: str | None = None)
         return []
     except SchemaErrors as errors:
         found = _violations(errors.failure_cases, checks, schema, target, len(frame))
+    found = _with_renames(found)
     order = list(schema.columns)
     return sorted(found, key=lambda violation: _rank(order, violation))
 

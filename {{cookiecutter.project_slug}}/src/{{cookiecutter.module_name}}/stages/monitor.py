@@ -24,6 +24,7 @@ from ..config import Settings, load_schema
 from ..console import warning
 from ..errors import DataError, DriftDetected, PerformanceDecay
 from ..files import atomic
+from ..parsing import SHOWN_VALUES, listed, shown
 from ..timings import timed
 from .validate import check_training_data, read_training_data
 
@@ -128,7 +129,10 @@ def evaluate(settings: Settings, source: Path, alias: str | None = None) -> dict
     labelled = frame[frame[target].notna()]
     if labelled.empty:
         raise DataError(f"{source}: no row has a value in {target!r}")
-    checked = _checked(contract_, labelled, source)
+    if settings.task == "classification":
+        _refuse_unseen_labels(list(model.classes_), labelled[target], source)
+    # The target is no input of the model: checked (and warned about) as the features are not.
+    checked = _checked(contract_, labelled.drop(columns=[target]), source)
     for line in checked.warnings:
         warning("Unseen values", line)
     _, trained, _ = tracking.run_details(settings, version.run_id)
@@ -179,6 +183,22 @@ def evaluate(settings: Settings, source: Path, alias: str | None = None) -> dict
             f"{', '.join(failing + result.problems)} (see {paths[1]})"
         )
     return body
+
+
+def _refuse_unseen_labels(classes: list[Any], labels: pd.Series, source: Path) -> None:
+    """DataError naming the target column, each label the model was not trained on with its
+    row count, and the labels it knows: the model can never predict an unseen label."""
+    unseen = labels[~labels.isin(classes)].value_counts()
+    if unseen.empty:
+        return
+    counts = zip(unseen.index, unseen.tolist(), strict=True)
+    found = [f"{shown(label)} ({n} row{'s' * (n > 1)})" for label, n in counts]
+    more = len(found) - SHOWN_VALUES
+    listing = ", ".join(found[:SHOWN_VALUES]) + f" and {more} more" * (more > 0)
+    raise DataError(
+        f"{source}: column {shown(labels.name)}: label(s) {listing} not seen in training "
+        f"(known: {listed(classes)})"
+    )
 
 
 def refresh(settings: Settings, source: Path) -> str:
