@@ -29,8 +29,26 @@ class Recorded:
     size: int
 
 
+class OnLoopback:
+    """A test's HTTP server on 127.0.0.1: ``serve(Handler)`` in ``__enter__``, ``url``, stopped
+    on exit."""
+
+    def serve(self, handler: type[BaseHTTPRequestHandler]):
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+
 @dataclass
-class GitHubStandIn:
+class GitHubStandIn(OnLoopback):
     """Answers the calls of .github/scripts/github_api.py; ``requests`` holds them in order."""
 
     pulls: dict[str, list[dict]] = field(default_factory=dict)
@@ -98,18 +116,7 @@ class GitHubStandIn:
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _handle
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.serve(Handler)
 
     def answer(self, method: str, path: str, body: dict | None, raw: bytes):
         path, _, query = path.partition("?")

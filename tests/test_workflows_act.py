@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ import yaml
 
 from tests.act import act, commit_all, git, init_repository, pr_payload, triggers
 from tests.conftest import S3_BUCKET, S3_CREDENTIALS
-from tests.github_stand_in import GitHubStandIn
+from tests.github_stand_in import GitHubStandIn, OnLoopback
 from tests.helpers import Combo, bake, registry_versions, run
 from tests.own_data import DATA_FILE, TARGET, customer_table
 from tests.team_stack import role_env
@@ -324,7 +323,7 @@ def test_failed_publication_moves_production_back(lifecycle, team_stack, shared_
     assert github.releases == {}
 
 
-class LostAnswerProxy:
+class LostAnswerProxy(OnLoopback):
     """In front of the tracking server: forwards every request; those ``hold`` selects are
     forwarded too (the server does the work), then their answer is kept ``seconds`` -- past the
     client's timeout, so the client sees a failure of a change that did happen."""
@@ -371,17 +370,7 @@ class LostAnswerProxy:
 
             do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _forward
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.serve(Handler)
 
 
 def test_a_production_move_that_times_out_after_the_server_applied_it_is_moved_back(
