@@ -324,7 +324,12 @@ def _cancelled_inside_a_run(signum: int, reached: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("signum", "raised"), [(signal.SIGTERM, SystemExit), (signal.SIGINT, KeyboardInterrupt)]
+    ("signum", "raised"),
+    [
+        (signal.SIGTERM, SystemExit),
+        (signal.SIGINT, KeyboardInterrupt),
+        (signal.SIGHUP, SystemExit),
+    ],
 )
 def test_cancellation_inside_a_run_waits_for_a_checkpoint(signum: int, raised: type) -> None:
     previous = signal.getsignal(signum)

@@ -1,5 +1,6 @@
-"""Cancellation (Ctrl-C, or a cancelled CI job: SIGINT, then SIGTERM) unwinds the stage instead
-of killing it, so an open MLflow run ends FAILED.
+"""Cancellation (Ctrl-C, a cancelled CI job: SIGINT, then SIGTERM, or a closed terminal: SIGHUP)
+unwinds the stage instead of killing it, so an open MLflow run ends FAILED. (SIGKILL cannot be
+caught: a run killed that way stays RUNNING in the tracking store.)
 
 While a run is open the signal is held and raised at the next checkpoint: raised inside the
 tracking store's own code it would interrupt a database transaction (SQLite then reports "database
@@ -19,7 +20,7 @@ class _Held:
 
 
 def unwind_on_cancel() -> None:
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _cancelled)
 
 
