@@ -121,7 +121,8 @@ def act(
         if repo in STAND_INS:
             stand_in = TEMPLATE_DIR / "tests" / "actions" / STAND_INS[repo]
             args += ["--local-repository", f"{repo}@{sha}={stand_in}"]
-    for name, value in (secrets or {}).items():
+    # GitHub gives every job a token (`github.token`); act takes it from the GITHUB_TOKEN secret.
+    for name, value in ({"GITHUB_TOKEN": "token-for-the-stand-in"} | (secrets or {})).items():
         args += ["-s", f"{name}={value}"]
     for name, value in (variables or {}).items():
         args += ["--var", f"{name}={value}"]
