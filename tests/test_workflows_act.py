@@ -323,6 +323,36 @@ def test_failed_publication_moves_production_back(lifecycle, team_stack, shared_
     assert github.releases == {}
 
 
+@LIFECYCLE
+def test_a_failed_model_upload_leaves_no_draft_and_production_unmoved(
+    lifecycle, team_stack, shared_venv: Path
+) -> None:
+    """After the failed publication above (production back on version 1, version 2 registered),
+    tag v0.2.1 on the same commit while the API refuses the model's upload."""
+    project, _, _, _, secrets, tmp_path = lifecycle
+    git(project, "tag", "v0.2.1")
+    with GitHubStandIn() as github:
+        github.fail[r"POST /uploads/.*/assets"] = (500, "Server Error")
+        result = act(
+            project,
+            "push",
+            "release.yml",
+            tmp_path / "upload",
+            secrets=secrets,
+            payload={"ref": "refs/tags/v0.2.1"},
+            api_url=github.url,
+        )
+
+    assert result.jobs["assets"] == "success", result.log()[-3000:]
+    assert result.jobs["draft"] == "failure"
+    assert "promote" not in result.jobs or result.jobs["promote"] != "success"
+    (line,) = result.commands("error")
+    assert "deleted the draft release" in line, line
+    assert github.releases == {}  # the draft the job made was deleted by the job itself
+    versions = {v["version"]: v["aliases"] for v in _registry(team_stack, shared_venv, project)}
+    assert versions == {1: ["production"], 2: ["staging"]}
+
+
 class LostAnswerProxy(OnLoopback):
     """In front of the tracking server: forwards every request; those ``hold`` selects are
     forwarded too (the server does the work), then their answer is kept ``seconds`` -- past the
