@@ -148,6 +148,12 @@ def act(
     return ActRun(result.returncode, events, result.stderr)
 
 
+def release(project: Path, tag: str, work: Path, **options) -> ActRun:
+    """release.yml for a push of ``tag`` (already made in ``project``): act's other options as
+    ``act`` takes them (secrets, variables, api_url)."""
+    return act(project, "push", "release.yml", work, payload={"ref": f"refs/tags/{tag}"}, **options)
+
+
 def _glob(pattern: str) -> re.Pattern[str]:
     """GitHub's filter pattern as a regex: `*` stays in a folder, `**` crosses them."""
     out, i = "", 0

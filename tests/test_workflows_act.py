@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.act import act, commit_all, git, init_repository, pr_payload, triggers
+from tests.act import act, commit_all, git, init_repository, pr_payload, release, triggers
 from tests.conftest import S3_BUCKET, S3_CREDENTIALS
 from tests.github_stand_in import GitHubStandIn, OnLoopback
 from tests.helpers import Combo, bake, registry_versions, run
@@ -93,13 +93,11 @@ def lifecycle(tmp_path_factory: pytest.TempPathFactory, team_stack, shared_venv:
             project, "push", "model.yml", tmp_path / "main", secrets=secrets, api_url=github.url
         )
         git(project, "tag", "v0.1.0")
-        runs["tag"] = act(
+        runs["tag"] = release(
             project,
-            "push",
-            "release.yml",
+            "v0.1.0",
             tmp_path / "tag",
             secrets=secrets,
-            payload={"ref": "refs/tags/v0.1.0"},
             api_url=github.url,
         )
         runs["pr-again"] = act(
@@ -268,13 +266,11 @@ def test_registrar_credentials_cannot_promote_and_the_draft_is_deleted(
         "MLFLOW_PROMOTER_PASSWORD": secrets["MLFLOW_REGISTRAR_PASSWORD"],
     }
     with GitHubStandIn() as github:
-        result = act(
+        result = release(
             project,
-            "push",
-            "release.yml",
+            "v0.1.1",
             tmp_path / "wrong",
             secrets=wrong,
-            payload={"ref": "refs/tags/v0.1.1"},
             api_url=github.url,
         )
 
@@ -304,13 +300,11 @@ def test_failed_publication_moves_production_back(lifecycle, team_stack, shared_
     git(project, "tag", "v0.2.0")
     with GitHubStandIn() as github:
         github.fail[r"PATCH /repos/.*/releases/\d+"] = (502, "Bad Gateway")
-        result = act(
+        result = release(
             project,
-            "push",
-            "release.yml",
+            "v0.2.0",
             tmp_path / "rollback",
             secrets=secrets,
-            payload={"ref": "refs/tags/v0.2.0"},
             api_url=github.url,
         )
 
@@ -333,13 +327,11 @@ def test_a_failed_model_upload_leaves_no_draft_and_production_unmoved(
     git(project, "tag", "v0.2.1")
     with GitHubStandIn() as github:
         github.fail[r"POST /uploads/.*/assets"] = (500, "Server Error")
-        result = act(
+        result = release(
             project,
-            "push",
-            "release.yml",
+            "v0.2.1",
             tmp_path / "upload",
             secrets=secrets,
-            payload={"ref": "refs/tags/v0.2.1"},
             api_url=github.url,
         )
 
@@ -441,13 +433,11 @@ def test_a_production_move_that_times_out_after_the_server_applied_it_is_moved_b
         LostAnswerProxy(team_stack.uri, moves_production_to_2, seconds=10) as proxy,
         GitHubStandIn() as github,
     ):
-        result = act(
+        result = release(
             project,
-            "push",
-            "release.yml",
+            "v0.2.0",
             tmp_path / "act",
             secrets=secrets | {"MLFLOW_TRACKING_URI": proxy.url},
-            payload={"ref": "refs/tags/v0.2.0"},
             api_url=github.url,
         )
 
@@ -485,14 +475,12 @@ def test_a_required_registry_with_a_secret_missing_fails_in_one_line(
         )
     else:
         git(project, "tag", "v0.1.0")
-        result = act(
+        result = release(
             project,
-            "push",
-            "release.yml",
+            "v0.1.0",
             tmp_path / "act",
             secrets={"MLFLOW_TRACKING_URI": "http://127.0.0.1:9"},
             variables=required,
-            payload={"ref": "refs/tags/v0.1.0"},
         )
         job, missing = (
             "assets",
@@ -609,13 +597,11 @@ def test_tag_without_a_registered_version_fails_clearly(
     secrets = team_stack.provision(project, shared_venv)
     git(project, "tag", "v9.9.9")
     with GitHubStandIn() as github:
-        result = act(
+        result = release(
             project,
-            "push",
-            "release.yml",
+            "v9.9.9",
             tmp_path / "act",
             secrets=secrets,
-            payload={"ref": "refs/tags/v9.9.9"},
             api_url=github.url,
         )
 
@@ -632,17 +618,11 @@ def test_push_to_main_without_secrets_is_green_and_says_what_to_set(tmp_path: Pa
 
     model = act(project, "push", "model.yml", tmp_path / "act-model")
     git(project, "tag", "v0.1.0")
-    release = act(
-        project,
-        "push",
-        "release.yml",
-        tmp_path / "act-release",
-        payload={"ref": "refs/tags/v0.1.0"},
-    )
+    tagged = release(project, "v0.1.0", tmp_path / "act-release")
 
     assert model.jobs == {"register": "success"}, model.log()[-3000:]
-    assert release.jobs == {"assets": "success"}, release.log()[-3000:]
-    notices = model.commands("notice") + release.commands("notice")
+    assert tagged.jobs == {"assets": "success"}, tagged.log()[-3000:]
+    notices = model.commands("notice") + tagged.commands("notice")
     assert any("Set the MLFLOW_TRACKING_URI secret" in n for n in notices), notices
     assert any("register models" in n for n in notices)
     assert any("promote models" in n for n in notices)
