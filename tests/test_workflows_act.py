@@ -45,6 +45,22 @@ def _registry(team_stack, shared_venv: Path, project: Path) -> list[dict]:
     return registry_versions(shared_venv, team_stack.uri, project.name, project, team_stack.admin)
 
 
+def _aliases(team_stack, shared_venv: Path, project: Path) -> dict[int, list[str]]:
+    """The aliases of each registered version, by version number."""
+    return {v["version"]: v["aliases"] for v in _registry(team_stack, shared_venv, project)}
+
+
+def _release_with_the_api_failing(
+    project: Path, tag: str, work: Path, secrets: dict, request: str, status: int
+):
+    """release.yml for ``tag`` while GitHub's API answers ``status`` to ``request`` (a regex of
+    "METHOD /path"); the run and the stand-in that recorded it."""
+    with GitHubStandIn() as github:
+        github.fail[request] = (status, "Server Error")
+        result = release(project, tag, work, secrets=secrets, api_url=github.url)
+    return result, github
+
+
 RUNS_QUERY = """
 import json, sys
 from mlflow.tracking import MlflowClient
@@ -298,21 +314,15 @@ def test_failed_publication_moves_production_back(lifecycle, team_stack, shared_
     )
     assert pipeline.returncode == 0, pipeline.stdout + pipeline.stderr
     git(project, "tag", "v0.2.0")
-    with GitHubStandIn() as github:
-        github.fail[r"PATCH /repos/.*/releases/\d+"] = (502, "Bad Gateway")
-        result = release(
-            project,
-            "v0.2.0",
-            tmp_path / "rollback",
-            secrets=secrets,
-            api_url=github.url,
-        )
+    result, github = _release_with_the_api_failing(
+        project, "v0.2.0", tmp_path / "rollback", secrets, r"PATCH /repos/.*/releases/\d+", 502
+    )
 
     assert result.jobs["promote"] == "success"
     assert result.jobs["publish"] == "failure"
     assert result.jobs["rollback"] == "success", result.log()[-3000:]
     assert result.jobs["discard"] == "success"
-    versions = {v["version"]: v["aliases"] for v in _registry(team_stack, shared_venv, project)}
+    versions = _aliases(team_stack, shared_venv, project)
     assert versions == {1: ["production"], 2: ["staging"]}
     assert github.releases == {}
 
@@ -325,15 +335,9 @@ def test_a_failed_model_upload_leaves_no_draft_and_production_unmoved(
     tag v0.2.1 on the same commit while the API refuses the model's upload."""
     project, _, _, _, secrets, tmp_path = lifecycle
     git(project, "tag", "v0.2.1")
-    with GitHubStandIn() as github:
-        github.fail[r"POST /uploads/.*/assets"] = (500, "Server Error")
-        result = release(
-            project,
-            "v0.2.1",
-            tmp_path / "upload",
-            secrets=secrets,
-            api_url=github.url,
-        )
+    result, github = _release_with_the_api_failing(
+        project, "v0.2.1", tmp_path / "upload", secrets, r"POST /uploads/.*/assets", 500
+    )
 
     assert result.jobs["assets"] == "success", result.log()[-3000:]
     assert result.jobs["draft"] == "failure"
@@ -341,7 +345,7 @@ def test_a_failed_model_upload_leaves_no_draft_and_production_unmoved(
     (line,) = result.commands("error")
     assert "deleted the draft release" in line, line
     assert github.releases == {}  # the draft the job made was deleted by the job itself
-    versions = {v["version"]: v["aliases"] for v in _registry(team_stack, shared_venv, project)}
+    versions = _aliases(team_stack, shared_venv, project)
     assert versions == {1: ["production"], 2: ["staging"]}
 
 
@@ -446,7 +450,7 @@ def test_a_production_move_that_times_out_after_the_server_applied_it_is_moved_b
     assert result.jobs["promote"] == "failure", result.log()[-4000:]
     assert result.jobs["discard"] == "success"
     assert result.jobs.get("publish") != "success"
-    versions = {v["version"]: v["aliases"] for v in _registry(team_stack, shared_venv, project)}
+    versions = _aliases(team_stack, shared_venv, project)
     assert versions == {1: ["production"], 2: ["staging"]}
     said = [e for e in result.commands("error") if "production is on version" in e]
     assert said == [
