@@ -11,6 +11,7 @@ Usage: python contract_budget.py ROWS PREDICT_ROWS PROJECT_DIR. Prints one JSON 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import sys
@@ -23,17 +24,17 @@ import pandas as pd
 rows, predict_rows, project = int(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 sys.path.insert(0, str(project / "tests"))
 module = next(p.parent.name for p in (project / "src").glob("*/cli.py"))
-package = __import__(module, fromlist=["cli", "config", "contract", "data", "jobs", "validation"])
-cli, config, contract, validation = (
-    package.cli,
-    package.config,
-    package.contract,
-    package.validation,
-)
+cli = importlib.import_module(f"{module}.cli")
+config = importlib.import_module(f"{module}.config")
+data = importlib.import_module(f"{module}.data")
+schemas = importlib.import_module(f"{module}.schema")
+contract = importlib.import_module(f"{module}.core.contract")
+validation = importlib.import_module(f"{module}.core.validation")
+predicting = importlib.import_module(f"{module}.stages.predict")
 import tables  # noqa: E402  (the generated project's test tables)
 
 
-def mixed_frame(count: int) -> tuple[pd.DataFrame, config.Schema]:
+def mixed_frame(count: int) -> tuple[pd.DataFrame, schemas.Schema]:
     rng = np.random.default_rng(0)
     columns, rules = {}, {}
     for i in range(6):
@@ -67,7 +68,7 @@ def mixed_frame(count: int) -> tuple[pd.DataFrame, config.Schema]:
     columns["target"] = pd.array(levels[rng.integers(0, 3, count)], dtype="str")
     rules["target"] = {"dtype": "str", "role": "target", "allowed": levels[:3].tolist()}
     frame = pd.DataFrame(columns)
-    schema = config.Schema.model_validate({"min_rows": 1, "columns": rules})
+    schema = schemas.Schema.model_validate({"min_rows": 1, "columns": rules})
     return frame, schema
 
 
@@ -126,8 +127,8 @@ def predict_budget(work: Path) -> dict:
     assert cli.main(["predict", "--input", "batch.csv", "--output", "preds.csv"]) == 0
     predict_s = time.perf_counter() - start
     settings = config.load_settings("config/pipeline.yaml")
-    _, model_contract, _ = package.jobs.load_for_prediction(settings, "production")
-    frame = package.data.read_csv(Path("batch.csv"), settings.data.csv)
+    _, model_contract, _ = predicting.load_for_prediction(settings, "production")
+    frame = data.read_csv(Path("batch.csv"), settings.data.csv)
     start = time.perf_counter()
     contract.check(model_contract, frame)
     check_s = time.perf_counter() - start

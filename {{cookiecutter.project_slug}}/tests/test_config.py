@@ -9,7 +9,9 @@ import yaml
 from conftest import PROJECT_ROOT, SCHEMA_FILE
 
 from {{ cookiecutter.module_name }}.cli import main
-from {{ cookiecutter.module_name }}.config import ColumnRule, ConfigError, load_settings
+from {{ cookiecutter.module_name }}.config import load_settings
+from {{ cookiecutter.module_name }}.errors import ConfigError
+from {{ cookiecutter.module_name }}.schema import ColumnRule
 
 
 def _write(project: Path, mutate) -> Path:

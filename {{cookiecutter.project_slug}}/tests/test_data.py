@@ -13,17 +13,15 @@ import yaml
 from conftest import DATA_PATH, TASK, edit_config
 from mlflow.tracking import MlflowClient
 
-from {{ cookiecutter.module_name }} import data
+from {{ cookiecutter.module_name }} import data, lineage
 from {{ cookiecutter.module_name }}.cli import main
-from {{ cookiecutter.module_name }}.config import (
-    ConfigError,
-    load_schema,
-    load_settings,
-    set_data_keys,
-)
-from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_USAGE
+from {{ cookiecutter.module_name }}.config import load_settings
+from {{ cookiecutter.module_name }}.core import split
+from {{ cookiecutter.module_name }}.core.validation import validate
+from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_USAGE, ConfigError
+from {{ cookiecutter.module_name }}.schema import load_schema
 from {{ cookiecutter.module_name }}.stages import schema
-from {{ cookiecutter.module_name }}.validation import validate
+from {{ cookiecutter.module_name }}.stages.schema import set_data_keys
 
 
 def messy_table(rows: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -99,7 +97,7 @@ def test_missing_data_that_dvc_tracks_is_never_replaced_by_the_sample(project: P
     sample = data.SAMPLE_PATHS[TASK]
     edit_config(project, lambda raw: raw["data"].update(path=str(sample)))
     sample.parent.mkdir(parents=True)
-    data.dvc_file(sample).write_text("outs:\n- md5: 0123\n  path: x.csv\n")
+    lineage.dvc_file(sample).write_text("outs:\n- md5: 0123\n  path: x.csv\n")
 
     assert main(["validate"]) == EXIT_DATA
     assert not sample.exists()
@@ -232,8 +230,8 @@ def test_registered_version_and_card_name_the_dvc_data_version(
 ) -> None:
     assert main(["data"]) == 0
     path = project / DATA_PATH
-    _, md5 = data.digests(path)
-    data.dvc_file(path).write_text(f"outs:\n- md5: {md5}\n  size: 1\n  hash: md5\n  path: x\n")
+    _, md5 = lineage.digests(path)
+    lineage.dvc_file(path).write_text(f"outs:\n- md5: {md5}\n  size: 1\n  hash: md5\n  path: x\n")
 
     assert main(["pipeline"]) == 0
     assert main(["promote", "--version", "1"]) == 0
@@ -252,7 +250,7 @@ def test_data_that_differs_from_its_dvc_file_is_not_registered(
 ) -> None:
     assert main(["data"]) == 0
     path = project / DATA_PATH
-    data.dvc_file(path).write_text("outs:\n- md5: 00000000000000000000000000000000\n  path: x\n")
+    lineage.dvc_file(path).write_text("outs:\n- md5: 00000000000000000000000000000000\n  path: x\n")
 
     assert main(["pipeline"]) == EXIT_DATA
 
@@ -261,7 +259,7 @@ def test_data_that_differs_from_its_dvc_file_is_not_registered(
     assert err.strip().splitlines()[-1].startswith("error: not registering: the data (md5")
     client = MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
     assert client.search_model_versions(f"name='{load_settings().registry.model_name}'") == []
-    data.dvc_file(path).write_text("not: [a dvc file")
+    lineage.dvc_file(path).write_text("not: [a dvc file")
     assert main(["train"]) == EXIT_DATA
 
 
@@ -313,7 +311,7 @@ def test_a_split_shares_label_objects_and_one_index_per_side() -> None:
     )
     frame["y"] = frame["y"].astype("str")
     frame.index = frame.index * 7
-    parts = data.split(frame, "y", 0.25, 42, stratify=True)
+    parts = split.split(frame, "y", 0.25, 42, stratify=True)
     assert parts.y_train.dtype == object
     assert len({id(label) for label in parts.y_train}) == 2  # one object per class
     assert parts.y_train.index is parts.x_train.index
@@ -322,5 +320,5 @@ def test_a_split_shares_label_objects_and_one_index_per_side() -> None:
     # the rows the split of the plain labels gives
     _, test = train_test_split(frame["x"], test_size=0.25, random_state=42, stratify=frame["y"])
     assert parts.x_test["x"].tolist() == test.tolist()
-    numbers = data.split(frame.assign(y=(frame["y"] == "rare").astype(int)), "y", 0.25, 42, True)
+    numbers = split.split(frame.assign(y=(frame["y"] == "rare").astype(int)), "y", 0.25, 42, True)
     assert numbers.y_train.dtype == np.int64  # numeric labels stay as they are

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA_PATH, PROJECT_ROOT, edit_config
 
-from {{ cookiecutter.module_name }} import data
+from {{ cookiecutter.module_name }} import data, lineage
 from {{ cookiecutter.module_name }}.cli import main
 from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_USAGE
 
@@ -47,8 +47,8 @@ def test_push_then_pull_in_a_fresh_checkout_restores_the_same_bytes(
     assert main(["data-push"]) == 0
 
     out = capsys.readouterr().out
-    md5 = data.dvc_md5(path)
-    assert md5 == data.digests(path)[1]
+    md5 = lineage.dvc_md5(path)
+    assert md5 == lineage.digests(path)[1]
     assert f"pushed {DATA_PATH} (md5 {md5}) to DVC remote 'storage'" in out
     assert any(remote.rglob("*")), "nothing reached the remote"
     # A fresh checkout has the .dvc file but neither the data nor DVC's cache.

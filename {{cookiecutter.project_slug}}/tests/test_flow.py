@@ -21,9 +21,10 @@ import pytest  # noqa: E402
 from conftest import edit_config  # noqa: E402
 from mlflow.tracking import MlflowClient  # noqa: E402
 
-from {{ cookiecutter.module_name }} import flow, jobs  # noqa: E402
+from {{ cookiecutter.module_name }} import flow  # noqa: E402
 from {{ cookiecutter.module_name }}.cli import main as cli  # noqa: E402
 from {{ cookiecutter.module_name }}.errors import EXIT_GATE, RegistryError  # noqa: E402
+from {{ cookiecutter.module_name }}.stages import gate, register  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +41,7 @@ def test_the_flow_registers_through_the_same_stages_and_retries_the_registry(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli(["data"]) == 0
-    real_register, calls = jobs.register, []
+    real_register, calls = register.register, []
 
     def flaky_register(settings, *args, **kwargs):
         calls.append(1)
@@ -48,7 +49,7 @@ def test_the_flow_registers_through_the_same_stages_and_retries_the_registry(
             raise RegistryError("registering: 503 Service Unavailable")
         return real_register(settings, *args, **kwargs)
 
-    monkeypatch.setattr(jobs, "register", flaky_register)
+    monkeypatch.setattr(register, "register", flaky_register)
 
     assert flow.main([]) == 0, capsys.readouterr().err
 
@@ -67,8 +68,8 @@ def test_the_flow_registers_through_the_same_stages_and_retries_the_registry(
 
     edit_config(project, impossible)
     gate_calls = []
-    real_gate = jobs.run_gate
-    monkeypatch.setattr(jobs, "run_gate", lambda *a: gate_calls.append(1) or real_gate(*a))
+    real_gate = gate.run_gate
+    monkeypatch.setattr(gate, "run_gate", lambda *a: gate_calls.append(1) or real_gate(*a))
     capsys.readouterr()
 
     assert flow.main([]) == EXIT_GATE

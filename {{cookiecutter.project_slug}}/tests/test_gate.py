@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.module_name }}.config import Criterion, GateSettings
-from {{ cookiecutter.module_name }}.gate import decide, report_markdown
-from {{ cookiecutter.module_name }}.metrics import skill
+from {{ cookiecutter.module_name }}.core.gate import decide, report_markdown
+from {{ cookiecutter.module_name }}.core.metrics import skill
 
 GATE = GateSettings(
     criteria=[

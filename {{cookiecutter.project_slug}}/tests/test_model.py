@@ -13,12 +13,16 @@ import tables
 from conftest import SCHEMA_FILE, TASK
 from scipy import sparse
 
-from {{ cookiecutter.module_name }} import config, data, features, metrics
+from {{ cookiecutter.module_name }} import config, data
 from {{ cookiecutter.module_name }}.cli import main
+from {{ cookiecutter.module_name }}.core import features, metrics, split
+from {{ cookiecutter.module_name }}.core.metrics import score
+from {{ cookiecutter.module_name }}.core.model import build_pipeline
+from {{ cookiecutter.module_name }}.core.validation import validate
+from {{ cookiecutter.module_name }}.errors import ConfigError
 from {{ cookiecutter.module_name }}.figures import write_figures
-from {{ cookiecutter.module_name }}.metrics import HIGHER_IS_BETTER, score
-from {{ cookiecutter.module_name }}.model import build_pipeline
-from {{ cookiecutter.module_name }}.validation import validate
+from {{ cookiecutter.module_name }}.metric_names import HIGHER_IS_BETTER
+from {{ cookiecutter.module_name }}.schema import load_schema
 
 CASES = {
     "classification": (
@@ -48,10 +52,10 @@ def test_sample_trains_scores_and_plots(tmp_path: Path, task: str) -> None:
     frame = data.read_csv(data.write_sample(task, tmp_path / "sample.csv"))
     schema_path = tmp_path / "schema.yaml"
     schema_path.write_text(SCHEMA_TEXT[task] + "max_duplicate_rows: 1\n")
-    schema = config.load_schema(schema_path)
+    schema = load_schema(schema_path)
     assert validate(frame, schema).passed
 
-    parts = data.split(frame, "target", 0.25, 0, stratify=task == "classification")
+    parts = split.split(frame, "target", 0.25, 0, stratify=task == "classification")
     model = build_pipeline(
         config.ModelSettings(estimator=estimator, params=params), schema, "target", 0, task
     )
@@ -72,7 +76,7 @@ def test_categorical_columns_are_one_hot_encoded(tmp_path: Path) -> None:
         "columns:\n  x: {dtype: float}\n  colour: {dtype: str}\n  y: {dtype: int}\n"
     )
     settings = config.ModelSettings(estimator="sklearn.linear_model.LogisticRegression")
-    model = build_pipeline(settings, config.load_schema(schema_path), "y", 0, "classification")
+    model = build_pipeline(settings, load_schema(schema_path), "y", 0, "classification")
     assert [name for name, *_ in model.named_steps["preprocess"].transformers] == [
         "numeric",
         "categorical",
@@ -106,14 +110,14 @@ def test_bad_model_config_is_a_config_error(
     schema_path = tmp_path / "schema.yaml"
     schema_path.write_text("columns:\n  x: {dtype: float}\n  y: {dtype: float}\n")
     settings = config.ModelSettings(estimator=estimator, params=params)
-    with pytest.raises(config.ConfigError, match=message):
-        build_pipeline(settings, config.load_schema(schema_path), "y", 0, "regression")
+    with pytest.raises(ConfigError, match=message):
+        build_pipeline(settings, load_schema(schema_path), "y", 0, "regression")
 
 
 def _mixed(tmp_path: Path, task: str = TASK):
     schema_path = tmp_path / "schema.yaml"
     schema_path.write_text(tables.schema_text(task))
-    schema = config.load_schema(schema_path)
+    schema = load_schema(schema_path)
     frame = tables.mixed_table(task)
     frame = frame[frame[tables.TARGET].notna()]
     x = frame.drop(columns=tables.TARGET)
@@ -207,7 +211,7 @@ def test_every_estimator_of_the_task_trains_on_mixed_data_or_says_why(tmp_path: 
         settings = config.ModelSettings(estimator=dotted)
         try:
             model = build_pipeline(settings, schema, tables.TARGET, 0, TASK)
-        except config.ConfigError as error:
+        except ConfigError as error:
             refused[dotted] = str(error)
             continue
         with warnings.catch_warnings():

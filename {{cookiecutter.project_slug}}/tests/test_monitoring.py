@@ -19,9 +19,9 @@ import tables
 from conftest import DATA_PATH, PROJECT_ROOT, TASK
 from mlflow.tracking import MlflowClient
 
-from {{ cookiecutter.module_name }} import monitoring
 from {{ cookiecutter.module_name }}.cli import main
 from {{ cookiecutter.module_name }}.config import MonitoringSettings, load_settings
+from {{ cookiecutter.module_name }}.core import drift as monitoring
 from {{ cookiecutter.module_name }}.errors import (
     EXIT_DATA,
     EXIT_DECAY,

@@ -15,9 +15,10 @@ from conftest import DATA_PATH, TASK, edit_config
 
 from {{ cookiecutter.module_name }} import data
 from {{ cookiecutter.module_name }}.cli import main
-from {{ cookiecutter.module_name }}.config import load_schema, load_settings
+from {{ cookiecutter.module_name }}.config import load_settings
+from {{ cookiecutter.module_name }}.core.split import checked_split
 from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_GATE
-from {{ cookiecutter.module_name }}.jobs import _split
+from {{ cookiecutter.module_name }}.schema import load_schema
 
 LINEAR = {
     "classification": "sklearn.linear_model.LogisticRegression",
@@ -96,7 +97,7 @@ def test_the_group_column_keeps_every_group_on_one_side(project: Path) -> None:
     schema = load_schema(settings.data.schema_file)
     labelled = frame[frame[tables.TARGET].notna()]
 
-    parts = _split(settings, labelled, schema)
+    parts = checked_split(settings, labelled, schema)
 
     train_groups = set(labelled.loc[parts.x_train.index, "branch"])
     test_groups = set(labelled.loc[parts.x_test.index, "branch"])

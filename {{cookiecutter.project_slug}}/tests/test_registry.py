@@ -346,7 +346,7 @@ def test_cancellation_inside_a_run_waits_for_a_checkpoint(signum: int, raised: t
 
 
 def test_a_registration_claim_is_taken_once_and_read_back_by_the_others(gated: Path) -> None:
-    from {{ cookiecutter.module_name }}.tracking import CLAIM_PARAM, _claim
+    from {{ cookiecutter.module_name }}.registry import CLAIM_PARAM, _claim
 
     run_id = json.loads((gated / "reports" / "metrics.json").read_text())["run_id"]
     client = _client()
@@ -360,7 +360,7 @@ def test_an_upsert_that_lost_a_race_is_retried_until_its_value_reads_back() -> N
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import BAD_REQUEST, PERMISSION_DENIED
 
-    from {{ cookiecutter.module_name }}.tracking import _upsert
+    from {{ cookiecutter.module_name }}.registry import _upsert
 
     writes = []
 

@@ -1,15 +1,20 @@
-"""Command line of the pipeline (python -m <package> <stage>); the Make targets call it."""
+"""Command line of the pipeline (python -m <package> <command>); the Make targets call it.
+
+Only maps each command to its stage (COMMANDS) and errors to exit codes (errors.py).
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from . import cancel, console
-from .config import DEFAULT_CONFIG, check_reports_dir, load_settings
+from . import cancel, console, reports
+from .config import DEFAULT_CONFIG, load
 from .errors import EXIT_OK, PipelineError
 from .timings import timed
 from .timings import write as write_timings
@@ -144,171 +149,67 @@ def _version_or_none(text: str) -> int | None:
     return int(text)
 
 
-def run(argv: list[str]) -> str:
-    """Run one command; return the line to print on success, with its time (but see UNTIMED)."""
-    started = time.perf_counter()
-    args = _parser().parse_args(argv)
-    line = _run(args)
-    return line if args.command in UNTIMED else _timed_line(line, started)
-
-
-def _run(args: argparse.Namespace) -> str:
-    # `schema` writes the schema file, so it must run while the config does not match it yet.
-    settings = load_settings(args.config, check_schema=args.command != "schema")
-    # The data commands need neither MLflow nor the model code: they skip those imports (seconds).
-    if args.command in DATA_COMMANDS:
-        return _data_command(args, settings)
-    check_reports_dir(settings)
-    try:
-        if args.command == "validate":  # pandas only (stages/validate.py): no sklearn, no MLflow
-            from .stages.validate import validate
-
-            frame = validate(settings)
-            return f"data valid: {len(frame)} rows -> {settings.reports_dir / 'validation.json'}"
-        with timed("imports"):
-            from . import jobs
-
-            if args.command in TRAINING_COMMANDS:
-                from .model import preload
-
-                preload(settings.model)
-        if getattr(args, "allow_dirty", False) is None:
-            args.allow_dirty = jobs.allow_dirty_from_env()
-        return _dispatch(args, settings, jobs)
-    finally:
-        write_timings(settings.reports_dir / "timings.json")
-
-
-DATA_COMMANDS = ("data", "schema"{% if cookiecutter.data_versioning == "dvc" %}, "data-pull", "data-push"{% endif %})
-TRAINING_COMMANDS = ("train", "pipeline", "tune")
-
-
-def _data_command(args: argparse.Namespace, settings) -> str:
-    """Run a command that only handles data (one of DATA_COMMANDS)."""
-    if args.command == "data":
-        from .data import write_sample
-
-        return f"wrote {write_sample(settings.task, settings.data.path, force=args.force)}"
+# command -> (module, function): each function takes (args, settings, schema) and returns the
+# line to print. Imported only when its command runs: `validate` never loads scikit-learn or MLflow.
+COMMANDS = {
+    "data": ("stages.sample", "main"),
+    "schema": ("stages.schema", "main"),
 {%- if cookiecutter.data_versioning == "dvc" %}
-    if args.command in ("data-pull", "data-push"):
-        from .stages import dvc
-
-        return dvc.pull(settings) if args.command == "data-pull" else dvc.push(settings)
+    "data-pull": ("stages.dvc", "pull_main"),
+    "data-push": ("stages.dvc", "push_main"),
 {%- endif %}
-    from .stages import schema
-
-    return schema.run(settings, args.config, args.input, args.target, args.force)
-
-
-def _dispatch(args: argparse.Namespace, settings, jobs) -> str:
-    if args.command == "train":
-        return _trained(settings, jobs.train(settings))
-    if args.command == "gate":
-        jobs.run_gate(settings)
-        return f"gate passed -> {settings.reports_dir / 'report.md'}"
-    if args.command == "register":
-        registered = jobs.register(settings, args.pr_number, args.pr_head_sha, args.allow_dirty)
-        return _registered(*registered, settings)
-    if args.command == "pipeline":
-        # Refused before the work, not after it: the tree register would refuse.
-        jobs.check_provenance(jobs.current_commit(), args.allow_dirty)
-        started = time.perf_counter()
-        frame = jobs.validate(settings)
-        print(_timed_line(f"validate: {len(frame)} rows valid", started), flush=True)
-        started = time.perf_counter()
-        record = jobs.train(settings, frame)
-        print(_timed_line(_trained(settings, record), started), flush=True)
-        started = time.perf_counter()
-        jobs.run_gate(settings, record, frame)
-        print(_timed_line("gate: passed", started), flush=True)
-        registered = jobs.register(settings, allow_dirty=args.allow_dirty, frame=frame)
-        return _registered(*registered, settings)
-    alias = settings.registry.production_alias
-    if args.command == "promote":
-        promotion = jobs.promote(settings, args.git_sha, args.version)
-        before = f"version {promotion.previous}" if promotion.previous else "none"
-        return (
-            f"{settings.registry.model_name} version {promotion.version} is now @{alias} "
-            f"(before: {before})"
-        )
-    if args.command == "find" and (args.alias or args.production):
-        found = jobs.version_by_alias(settings, args.alias or alias)
-        return str(found.version) if found else "none"
-    if args.command == "find":
-        return str(jobs.find_version(settings, args.git_sha).version)
-    if args.command == "rollback":
-        return f"@{alias} is back on {jobs.rollback(settings, args.to)}"
-    if args.command == "roles":
-        from .stages import roles
-
-        return roles.run(settings, dry_run=args.print)
-    if args.command == "tune":
-        from .search import describe
-
-        return describe(jobs.tune(settings))
-    if args.command in ("monitor", "evaluate", "refresh"):
-        from .stages import monitor
-
-        if args.command == "refresh":
-            return monitor.refresh(settings, args.input)
-        if args.command == "monitor":
-            report = monitor.monitor(settings, args.input, args.alias)
-            return (
-                f"no drift: {len(report['drifted_columns'])} of {len(report['columns'])} columns "
-                f"drifted -> {settings.reports_dir / 'drift.html'}"
-            )
-        body = monitor.evaluate(settings, args.input, args.alias)
-        shown = ", ".join(f"{check['metric']} {check['candidate']:.4f}" for check in body["checks"])
-        return f"meets the gate on {body['rows']} rows: {shown}"
-    if args.command == "export":
-        path = jobs.export_model(settings, args.output, args.alias, args.version)
-        return f"exported the model to {path}"
-    if args.command == "example-input":
-        frame = jobs.example_input(settings, args.output, args.alias or alias)
-        shown = ", ".join(map(str, frame.columns[:8])) + (", ..." if len(frame.columns) > 8 else "")
-        return (
-            f"wrote {args.output} and {args.output.with_suffix('.json')} (a /predict body): "
-            f"{len(frame)} rows of the {len(frame.columns)} columns a request needs ({shown})"
-        )
+    "validate": ("stages.validate", "main"),
+    "train": ("stages.train", "main"),
+    "gate": ("stages.gate", "main"),
+    "register": ("stages.register", "main"),
+    "pipeline": ("stages.pipeline", "main"),
+    "promote": ("stages.register", "promote_main"),
+    "find": ("stages.register", "find_main"),
+    "rollback": ("stages.register", "rollback_main"),
+    "roles": ("stages.roles", "main"),
+    "tune": ("stages.tune", "main"),
+    "monitor": ("stages.monitor", "main"),
+    "evaluate": ("stages.evaluate", "main"),
+    "refresh": ("stages.refresh", "main"),
+    "predict": ("stages.predict", "main"),
+    "example-input": ("stages.predict", "example_main"),
 {%- if cookiecutter.serving == "fastapi" %}
-    if args.command == "serve":
-        from .serving import serve
-
-        serve(args.config, args.alias or alias, args.host, args.port)
-        return "server stopped"
+    "serve": ("serving", "main"),
 {%- endif %}
-    if args.command == "card":
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(jobs.model_card(settings, args.alias, args.version))
-        return f"wrote {args.output}"
-    alias = args.alias or alias
-    result = jobs.predict(settings, args.input, args.output, alias)
-    warned = f" ({len(result.warnings)} warning(s) above)" if result.warnings else ""
-    return f"wrote {len(result.frame)} predictions to {args.output}{warned}"
-
-
-def _trained(settings, record: dict) -> str:
-    """The run and the metrics the gate looks at (all of them are in reports/metrics.json)."""
-    names = dict.fromkeys(criterion.metric for criterion in settings.gate.criteria)
-    shown = ", ".join(f"{n} {record['metrics'][n]:.4g}" for n in names if n in record["metrics"])
-    return f"trained run {record['run_id']}: {shown} -> {settings.reports_dir / 'metrics.json'}"
-
-
-def _registered(version, created: bool, settings) -> str:
-    verb = "registered" if created else "already registered:"
-    return (
-        f"{verb} {settings.registry.model_name} version {version.version} "
-        f"@{settings.registry.staging_alias} (browse with `make mlflow-ui`)"
-    )
-
-
+    "export": ("stages.export", "main"),
+    "card": ("stages.export", "card_main"),
+}
+# Commands that handle files only: no schema check (`schema` writes the schema file), no
+# reports folder, no timings.
+DATA_COMMANDS = ("data", "schema"{% if cookiecutter.data_versioning == "dvc" %}, "data-pull", "data-push"{% endif %})
 # No time appended: output read by programs (find: a version number), or instant file writes
 # whose line ends in an instruction (data, schema).
 UNTIMED = ("find", "data", "schema")
 
 
-def _timed_line(line: str, started: float) -> str:
+def run(argv: list[str]) -> str:
+    """Run one command; return the line to print on success, with its time (but see UNTIMED)."""
+    started = time.perf_counter()
+    args = _parser().parse_args(argv)
+    # Settings and schema are read once here and passed down to the stage.
+    settings, schema = load(args.config, check_schema=args.command != "schema")
+    module, function = COMMANDS[args.command]
+    if args.command in DATA_COMMANDS:
+        return _stage(module, function)(args, settings, schema)
+    reports.check_writable(settings)
+    try:
+        with timed("imports"):
+            stage = _stage(module, function)
+        line = stage(args, settings, schema)
+    finally:
+        write_timings(settings.reports_dir / "timings.json")
+    if args.command in UNTIMED:
+        return line
     return f"{line} ({time.perf_counter() - started:.1f} s)"
+
+
+def _stage(module: str, function: str) -> Callable[..., str]:
+    return getattr(importlib.import_module(f".{module}", __package__), function)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,33 +3,21 @@
 from __future__ import annotations
 
 import codecs
-import json
 import re
-import tempfile
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from .errors import UsageError
-from .files import atomic
+from .errors import ConfigError
+from .files import read_yaml_model
+from .metric_names import HIGHER_IS_BETTER, cv_metrics
+from .schema import Frozen, Schema, load_schema
 
 DEFAULT_CONFIG = Path("config/pipeline.yaml")
 
 
-class ConfigError(UsageError):
-    """The configuration is missing or invalid; the message is one line naming the bad key."""
-
-
-class _Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-_Model = TypeVar("_Model", bound=_Settings)
-
-
-class CsvSettings(_Settings):
+class CsvSettings(Frozen):
     """How the CSV files are written: separator, decimal mark, thousands separator, encoding."""
 
     sep: str = Field(default=",", min_length=1, max_length=1)
@@ -48,7 +36,7 @@ class CsvSettings(_Settings):
         return self
 
 
-class DataSettings(_Settings):
+class DataSettings(Frozen):
     path: Path
     schema_file: Path
     target: str = Field(min_length=1)
@@ -61,7 +49,7 @@ class DataSettings(_Settings):
     min_test_class_rows: int = Field(default=5, ge=1)
 
 
-class TextSettings(_Settings):
+class TextSettings(Frozen):
     """TF-IDF settings for `dtype: text` (free text) columns."""
 
     max_features: int = Field(default=1000, ge=1)
@@ -70,7 +58,7 @@ class TextSettings(_Settings):
     lowercase: bool = True
 
 
-class PreprocessingSettings(_Settings):
+class PreprocessingSettings(Frozen):
     numeric_imputer: Literal["mean", "median", "most_frequent"] = "median"
     scale_numeric: bool = True
     # str columns: one-hot (bounded by max_categories/min_frequency), ordinal codes, or target
@@ -85,7 +73,7 @@ class PreprocessingSettings(_Settings):
     text: TextSettings = TextSettings()
 
 
-class SearchSettings(_Settings):
+class SearchSettings(Frozen):
     """Hyperparameter search with cross-validation (``make tune``; in ``train`` when enabled)."""
 
     # true: every `train` runs the search and fits the best candidate; `make tune` runs it always.
@@ -101,7 +89,7 @@ class SearchSettings(_Settings):
     n_jobs: int = Field(default=1)  # folds fitted in parallel (-1: every core)
 
 
-class ModelSettings(_Settings):
+class ModelSettings(Frozen):
     estimator: str = Field(pattern=r"^sklearn(\.\w+)+$")
     params: dict[str, Any] = Field(default_factory=dict)
     preprocessing: PreprocessingSettings = PreprocessingSettings()
@@ -110,7 +98,7 @@ class ModelSettings(_Settings):
     search: SearchSettings | None = None
 
 
-class Criterion(_Settings):
+class Criterion(Frozen):
     metric: str
     direction: Literal["higher", "lower"]
     # Absolute threshold; None: no absolute check (the baseline and production still apply).
@@ -122,7 +110,7 @@ class Criterion(_Settings):
     baseline_margin: float | None = Field(default=None, ge=0, le=1)
 
 
-class GateSettings(_Settings):
+class GateSettings(Frozen):
     criteria: list[Criterion] = Field(min_length=1)
     max_regression: float = Field(default=0.0, ge=0)
     # Skill over the trivial baseline (DummyClassifier/DummyRegressor on the same split): the
@@ -135,7 +123,7 @@ class GateSettings(_Settings):
 ALIAS_PATTERN = r"^[\w-]+$"
 
 
-class RegistrySettings(_Settings):
+class RegistrySettings(Frozen):
     model_name: str = Field(min_length=1)
     staging_alias: str = Field(default="staging", pattern=ALIAS_PATTERN, max_length=255)
     production_alias: str = Field(default="production", pattern=ALIAS_PATTERN, max_length=255)
@@ -156,7 +144,7 @@ class RegistrySettings(_Settings):
         return self
 
 
-class MonitoringSettings(_Settings):
+class MonitoringSettings(Frozen):
     """Drift thresholds of `make monitor` (see monitoring.py for the tests they apply to)."""
 
     # Reference rows up to which a statistical test decides (p < p_value); beyond, a distance.
@@ -185,7 +173,7 @@ class MonitoringSettings(_Settings):
         return self
 
 
-class TrackingSettings(_Settings):
+class TrackingSettings(Frozen):
     experiment: str = Field(min_length=1)
     default_uri: str = "sqlite:///mlflow.db"
     # A tracking server that does not answer fails the stage in seconds (exit 5), not minutes.
@@ -193,7 +181,7 @@ class TrackingSettings(_Settings):
     request_timeout: int = Field(default=10, ge=1, le=600)  # seconds per HTTP request
 
 
-class Settings(_Settings):
+class Settings(Frozen):
     task: Literal["classification", "regression"]
     data: DataSettings
     model: ModelSettings
@@ -204,137 +192,31 @@ class Settings(_Settings):
     reports_dir: Path = Path("reports")
 
 
-NUMERIC = ("int", "float")
-TEMPORAL = ("date", "datetime")
-
-
-class ColumnRule(_Settings):
-    # str: a category (one-hot/ordinal/target encoded); text: free text (TF-IDF);
-    # date/datetime: parsed with `format` (ISO 8601 if none) into calendar features.
-    dtype: Literal["int", "float", "str", "bool", "date", "datetime", "text"]
-    # feature: a model input; target: what is predicted (data.target); id: carried into the
-    # predictions, never an input; ignore: validated, not used; group: rows sharing a value stay
-    # on one side of the train/test split.
-    role: Literal["feature", "target", "id", "ignore", "group"] = "feature"
-    nullable: bool = False
-    # Every present value differs from the others (an id column's values, say).
-    unique: bool = False
-    min: float | None = None
-    max: float | None = None
-    allowed: list[str | float | int | bool] | None = None
-    format: str | None = None  # strftime format of date/datetime values, e.g. "%d/%m/%Y"
-    # float columns: held (and fitted on) as 32-bit floats, about 7 significant digits, for half
-    # the memory; double keeps what the CSV says to 15-17 digits.
-    precision: Literal["double", "single"] = "double"
-
-    @model_validator(mode="after")
-    def _consistent(self) -> ColumnRule:
-        # YAML 1.1 reads unquoted yes/no/on/off/true/false as booleans: a text column declared
-        # with allowed: [yes, no] would then reject every "yes" and "no" in the data.
-        found = [value for value in self.allowed or [] if isinstance(value, bool)]
-        if self.dtype != "bool" and found:
-            raise ValueError(
-                f"YAML read unquoted yes/no/on/off/true/false in `allowed` as booleans {found}: "
-                'quote the values, e.g. allowed: ["yes", "no"]'
-            )
-        if self.dtype not in NUMERIC and (self.min is not None or self.max is not None):
-            raise ValueError(f"min/max apply to int and float columns, not {self.dtype}")
-        if self.format is not None and self.dtype not in TEMPORAL:
-            raise ValueError(f"format applies to date and datetime columns, not {self.dtype}")
-        if self.allowed is not None and self.dtype in (*TEMPORAL, "text"):
-            raise ValueError(f"allowed does not apply to {self.dtype} columns")
-        if self.precision != "double" and self.dtype != "float":
-            raise ValueError(f"precision applies to float columns, not {self.dtype}")
-        return self
-
-
-class Schema(_Settings):
-    """Declared schema of the training data (config/schema.yaml)."""
-
-    min_rows: int = Field(default=1, ge=1)
-    max_duplicate_rows: int = Field(default=0, ge=0)
-    # Rows without a target value: dropped (counted in the validation report) or a violation.
-    missing_target: Literal["drop", "fail"] = "drop"
-    columns: dict[str, ColumnRule] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _roles(self) -> Schema:
-        groups = self.names("group")
-        if len(groups) > 1:
-            raise ValueError(f"at most one column may have role group, found {groups}")
-        if len(self.names("target")) > 1:
-            raise ValueError(f"at most one column may have role target: {self.names('target')}")
-        return self
-
-    def single_precision(self) -> set[str]:
-        """Float columns the schema lets the pipeline hold as 32-bit floats."""
-        return {name for name, rule in self.columns.items() if rule.precision == "single"}
-
-    def names(self, role: str) -> list[str]:
-        """Columns with ``role``, in schema order."""
-        return [name for name, rule in self.columns.items() if rule.role == role]
-
-    def features(self, target: str) -> dict[str, ColumnRule]:
-        """The model's inputs: columns with role feature, except the target."""
-        return {
-            name: rule
-            for name, rule in self.columns.items()
-            if rule.role == "feature" and name != target
-        }
-
-
-# yaml.safe_load's loader, built on libyaml where PyYAML has it: the same documents, 10x faster
-# (a command reads the schema several times).
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    return f"{key}: {first['msg']}"
-
-
-def _load(path: Path | str, model: type[_Model]) -> _Model:
-    path = Path(path)
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, not a YAML file") from None
-    except UnicodeDecodeError as error:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {error.start}): save it as UTF-8"
-        ) from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    try:
-        return model.model_validate(raw)
-    except ValidationError as error:
-        raise ConfigError(f"{path}: {_first_error(error)}") from None
-
-
 def load_settings(path: Path | str = DEFAULT_CONFIG, check_schema: bool = True) -> Settings:
     """Read and validate the pipeline configuration; raise ConfigError if unusable.
 
     ``check_schema=False`` skips the cross-check with the schema file (for `schema`, which
     writes that file).
     """
-    settings = _load(path, Settings)
+    return load(path, check_schema)[0]
+
+
+def load(
+    path: Path | str = DEFAULT_CONFIG, check_schema: bool = True
+) -> tuple[Settings, Schema | None]:
+    """The settings and the schema they name, each read once and checked against the other
+    (what a command passes down). ``check_schema=False``: the schema is not read (None)."""
+    settings = read_yaml_model(path, Settings)
     _check_model(path, settings)
-    if check_schema:
-        _check_schema(path, settings, load_schema(settings.data.schema_file))
-    return settings
+    if not check_schema:
+        return settings, None
+    schema = load_schema(settings.data.schema_file)
+    _check_schema(path, settings, schema)
+    return settings, schema
 
 
 def _check_model(path: Path | str, settings: Settings) -> None:
     """Settings that are valid one by one but not together."""
-    from .metrics import HIGHER_IS_BETTER, cv_metrics
-
     search = settings.model.search
     # rmse_vs_baseline needs a baseline per fold: cross-validate rmse instead.
     scorable = [name for name in HIGHER_IS_BETTER[settings.task] if name != "rmse_vs_baseline"]
@@ -377,41 +259,3 @@ def _check_schema(path: Path | str, settings: Settings, schema: Schema) -> None:
         )
     if not schema.features(target):
         raise ConfigError(f"{settings.data.schema_file}: no feature columns besides the target")
-
-
-def check_reports_dir(settings: Settings) -> None:
-    """The reports folder must be writable before a stage spends time on work it cannot save."""
-    path = settings.reports_dir
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as error:
-        raise ConfigError(f"reports_dir: cannot write to {path} ({error.strerror})") from None
-
-
-def load_schema(path: Path | str) -> Schema:
-    """Read and validate the data schema; raise ConfigError if unusable."""
-    return _load(path, Schema)
-
-
-def set_data_keys(path: Path | str, values: dict[str, str]) -> None:
-    """Set keys of the ``data:`` block in place, keeping the file's comments and layout."""
-    path = Path(path)
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if re.match(r"data:\s*(#.*)?$", line)), None)
-    if start is None:
-        raise ConfigError(f"{path}: no `data:` block to update")
-    for key, value in values.items():
-        pattern = re.compile(rf"^(\s+){re.escape(key)}:.*$")
-        for i in range(start + 1, len(lines)):
-            if lines[i].strip() and not lines[i][0].isspace():
-                raise ConfigError(f"{path}: data.{key} not found to update")
-            if match := pattern.match(lines[i]):
-                # JSON strings are valid YAML scalars that YAML never reads as anything else.
-                lines[i] = f"{match.group(1)}{key}: {json.dumps(value)}\n"
-                break
-        else:
-            raise ConfigError(f"{path}: data.{key} not found to update")
-    with atomic(path) as partial:
-        partial.write_text("".join(lines), encoding="utf-8")

@@ -1,18 +1,16 @@
-"""Dataset I/O: write the bundled sample, read a CSV, name its version, split it reproducibly."""
+"""Dataset I/O: write the bundled sample, read a CSV in the configured dialect."""
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import yaml
-
-from .config import NUMERIC, CsvSettings
+from .config import CsvSettings
 from .console import notice
 from .errors import DataError, UsageError
 from .files import atomic
+from .lineage import dvc_file
+from .schema import NUMERIC
 
 if TYPE_CHECKING:  # pandas is imported where a frame is read: `make data-pull` never needs it
     import pandas as pd
@@ -211,176 +209,3 @@ def _check_dialect(path: Path, frame: pd.DataFrame, csv: CsvSettings) -> None:
                 f"the file looks {separator!r}-separated: set data.csv.sep in "
                 "config/pipeline.yaml"
             )
-
-
-def digests(path: Path) -> tuple[str, str]:
-    """SHA-256 and MD5 of the file's bytes, in one pass (MD5 is what DVC 3 records)."""
-    sha, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            sha.update(block)
-            md5.update(block)
-    return sha.hexdigest(), md5.hexdigest()
-
-
-def sha256(path: Path) -> str:
-    return digests(path)[0]
-
-
-def dvc_file(path: Path) -> Path:
-    """The DVC pointer file that versions ``path`` (it may not exist)."""
-    return path.with_name(f"{path.name}.dvc")
-
-
-def _dvc_record(path: Path) -> dict | None:
-    """The output entry of ``path``'s .dvc file (md5, size), or None when DVC does not track it."""
-    pointer = dvc_file(path)
-    try:
-        record = yaml.safe_load(pointer.read_text())["outs"][0]
-        return {"md5": str(record["md5"]), "size": record.get("size")}
-    except FileNotFoundError:
-        return None
-    except (yaml.YAMLError, TypeError, KeyError, IndexError):
-        raise DataError(f"{pointer}: not a DVC file with an md5 (run `make data-push`)") from None
-
-
-def dvc_md5(path: Path) -> str | None:
-    """The MD5 that ``path``'s .dvc file records, or None when DVC does not track it."""
-    record = _dvc_record(path)
-    return None if record is None else str(record["md5"])
-
-
-def dvc_size(path: Path) -> int | None:
-    """The size in bytes that ``path``'s .dvc file records (None when it records none)."""
-    record = _dvc_record(path) or {}
-    return None if record.get("size") is None else int(record["size"])
-
-
-LINEAGE_TAGS = ("data_sha256", "data_md5", "data_dvc_md5")
-
-
-def lineage(path: Path) -> dict[str, str]:
-    """Tags that name the exact data: the file's SHA-256 and MD5, and the MD5 its .dvc records.
-
-    ``data_md5 == data_dvc_md5`` means the file is the version DVC tracks (and can pull again).
-    """
-    sha, md5 = digests(path)
-    tags = {"data_sha256": sha, "data_md5": md5}
-    if (recorded := dvc_md5(path)) is not None:
-        tags["data_dvc_md5"] = recorded
-    return tags
-
-
-def rare_classes(labels: pd.Series, share: float) -> list[str]:
-    """One line per class holding less than ``share`` of the labelled rows: metrics that reward
-    the majority class (accuracy) mislead there, and a model may need class weights."""
-    counts = labels.value_counts(dropna=True)
-    total = int(counts.sum())
-    return [
-        f"{labels.name}: class '{label}' is {count} of {total} rows "
-        f"({100 * count / total:.1f}%, rare below data.rare_class_share {share:g}); "
-        "the default gate weighs every class alike "
-        "(f1_macro, balanced_accuracy); consider class_weight: balanced in model.params"
-        for label, count in counts.items()
-        if total and count / total < share
-    ]
-
-
-def thin_classes(classes: Any, y_test: pd.Series, minimum: int) -> list[str]:
-    """The ``classes`` with fewer than ``minimum`` rows in the test split, as "'label' (n)"."""
-    counts = y_test.value_counts()
-    found = [(label, int(counts.get(label, 0))) for label in classes]
-    return [f"'{label}' ({count})" for label, count in found if count < minimum]
-
-
-@dataclass(frozen=True)
-class Split:
-    x_train: pd.DataFrame
-    x_test: pd.DataFrame
-    y_train: pd.Series
-    y_test: pd.Series
-
-
-def split(
-    frame: pd.DataFrame,
-    target: str,
-    test_size: float,
-    seed: int,
-    stratify: bool,
-    group: str | None = None,
-    consume: bool = False,
-) -> Split:
-    """Deterministic train/test split (stratified for classification): the gate re-creates it.
-
-    With a ``group`` column, every group lands on one side only (stratified by class as far as
-    the groups allow), so the test score is that of groups the model has never seen. With
-    ``consume``, each column leaves ``frame`` once it is split (the caller's last use of it):
-    the rows then never exist twice, at 1M rows x 20 float32 columns 80 MB less at the peak.
-    """
-    import numpy as np
-    from sklearn.model_selection import (
-        GroupShuffleSplit,
-        StratifiedGroupKFold,
-        train_test_split,
-    )
-
-    labels = frame[target]
-    if stratify:
-        labels = _shared_labels(labels)
-    if group is None:  # the positions train_test_split(frame, ...) would take
-        train, test = train_test_split(
-            np.arange(len(frame)),
-            test_size=test_size,
-            random_state=seed,
-            stratify=labels if stratify else None,
-        )
-    else:
-        groups = frame[group].astype(str)
-        if stratify:
-            folds = max(2, round(1 / test_size))
-            splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
-        else:
-            splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-        train, test = next(splitter.split(frame, labels, groups))
-    return _rows(frame, labels, train, test, consume)
-
-
-def _rows(frame: pd.DataFrame, labels: pd.Series, train, test, consume: bool) -> Split:
-    """The rows at positions ``train`` and ``test``, column by column (see ``split``); the
-    labels share each side's index (one index object instead of two equal ones)."""
-    import pandas as pd
-
-    sides = []
-    for positions in (train, test):
-        index = frame.index.take(positions)
-        sides.append((positions, index, {}))
-    for name in [name for name in frame.columns if name != labels.name]:
-        column = frame[name]
-        for positions, index, columns in sides:
-            values = column.array.take(positions)
-            columns[name] = pd.Series(values, index=index, name=name, dtype=column.dtype)
-        del column
-        if consume:
-            del frame[name]
-    x_train, x_test = (
-        pd.DataFrame(columns, index=index, copy=False) for _, index, columns in sides
-    )
-    y_train, y_test = (
-        pd.Series(labels.array.take(positions), index=index, name=labels.name, dtype=labels.dtype)
-        for positions, index, _ in sides
-    )
-    return Split(x_train, x_test, y_train, y_test)
-
-
-def _shared_labels(labels: pd.Series) -> pd.Series:
-    """Text class labels as objects shared by every row of a class. scikit-learn turns labels
-    into an object array; from pandas' (Arrow) text that is a new string per row (+50 MB at
-    750k rows), from this one reference per row. Other labels are returned as they are."""
-    import numpy as np
-    import pandas as pd
-
-    if labels.dtype.kind in "biuf":
-        return labels
-    codes, classes = pd.factorize(labels)
-    values = np.asarray(classes, dtype=object)[codes]
-    return pd.Series(values, index=labels.index, name=labels.name, dtype=object)

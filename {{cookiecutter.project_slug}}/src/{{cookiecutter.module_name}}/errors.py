@@ -21,6 +21,10 @@ class UsageError(PipelineError):
     exit_code = EXIT_USAGE
 
 
+class ConfigError(UsageError):
+    """The configuration is missing or invalid; the message is one line naming the bad key."""
+
+
 class DataError(PipelineError):
     exit_code = EXIT_DATA
 

@@ -1,4 +1,4 @@
-"""The pipeline as a Prefect flow: the stage functions of `make pipeline` (jobs.py) as tasks, no
+"""The pipeline as a Prefect flow: the stage functions of `make pipeline` (stages/) as tasks, no
 second copy of the logic. The registry steps are retried on registry errors (a server that
 hiccups), never on a failed gate or bad data.
 
@@ -16,9 +16,14 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from . import console, jobs
-from .config import DEFAULT_CONFIG, check_reports_dir, load_settings
+from . import console, reports
+from .config import DEFAULT_CONFIG, load
 from .errors import EXIT_OK, PipelineError, RegistryError
+from .provenance import allow_dirty_from_env, check_provenance, current_commit
+from .stages import gate as gate_stage
+from .stages import register as register_stage
+from .stages import train as train_stage
+from .stages import validate as validate_stage
 
 # Registry steps: attempts after the first, and seconds between them.
 REGISTRY_RETRIES = int(os.environ.get("FLOW_REGISTRY_RETRIES", "2"))
@@ -40,36 +45,36 @@ REGISTRY_STAGE = STAGE | {
 
 
 @task(name="validate", **STAGE)
-def validate(settings) -> Any:
-    return jobs.validate(settings)
+def validate(settings, schema) -> Any:
+    return validate_stage.validate(settings, schema)
 
 
 @task(name="train", **STAGE)
-def train(settings, frame) -> dict[str, Any]:
-    return jobs.train(settings, frame)
+def train(settings, schema, frame) -> dict[str, Any]:
+    return train_stage.train(settings, schema, frame)
 
 
 @task(name="gate", **REGISTRY_STAGE)  # reads production from the registry
-def gate(settings, record: dict[str, Any], frame) -> bool:
-    return jobs.run_gate(settings, record, frame).passed
+def gate(settings, schema, record: dict[str, Any], frame) -> bool:
+    return gate_stage.run_gate(settings, schema, record, frame).passed
 
 
 @task(name="register", **REGISTRY_STAGE)
-def register(settings) -> str:
-    version, _ = jobs.register(settings, allow_dirty=jobs.allow_dirty_from_env())
+def register(settings, schema) -> str:
+    version, _ = register_stage.register(settings, schema, allow_dirty=allow_dirty_from_env())
     return str(version.version)
 
 
 @flow(name="{{ cookiecutter.project_slug }}-pipeline", log_prints=True)
 def pipeline(config: str = str(DEFAULT_CONFIG)) -> str:
     """validate -> train -> gate -> register; returns the registered version."""
-    settings = load_settings(Path(config))
-    check_reports_dir(settings)
-    jobs.check_provenance(jobs.current_commit(), jobs.allow_dirty_from_env())
-    frame = validate(settings)
-    record = train(settings, frame)
-    gate(settings, record, frame)
-    version = register(settings)
+    settings, schema = load(Path(config))
+    reports.check_writable(settings)
+    check_provenance(current_commit(), allow_dirty_from_env())
+    frame = validate(settings, schema)
+    record = train(settings, schema, frame)
+    gate(settings, schema, record, frame)
+    version = register(settings, schema)
     print(f"registered {settings.registry.model_name} version {version}")
     return version
 

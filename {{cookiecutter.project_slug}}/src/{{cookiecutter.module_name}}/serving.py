@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,9 +12,10 @@ import pandas as pd
 from fastapi import FastAPI, HTTPException
 from pydantic import BaseModel, Field
 
-from . import jobs
-from .config import DEFAULT_CONFIG, NUMERIC, load_settings
+from .config import DEFAULT_CONFIG, Settings, load_settings
 from .errors import DataError
+from .schema import NUMERIC, Schema
+from .stages.predict import load_for_prediction, predict_frame
 
 
 class PredictRequest(BaseModel):
@@ -33,16 +35,20 @@ class PredictResponse(BaseModel):
 
 
 def create_app(
-    config: Path | str = DEFAULT_CONFIG, alias: str | None = None, loaded: tuple | None = None
+    config: Path | str = DEFAULT_CONFIG,
+    alias: str | None = None,
+    loaded: tuple | None = None,
+    settings: Settings | None = None,
 ) -> FastAPI:
     """The app; the model is loaded once at start-up (start-up fails if there is none), or is
-    ``loaded`` already (what ``jobs.load_for_prediction`` returns)."""
-    settings = load_settings(config)
+    ``loaded`` already (what ``stages.predict.load_for_prediction`` returns). ``settings``:
+    those of ``config``, when the caller has read them already."""
+    settings = settings or load_settings(config)
     alias = alias or settings.registry.production_alias
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.model, app.state.contract, version = loaded or jobs.load_for_prediction(
+        app.state.model, app.state.contract, version = loaded or load_for_prediction(
             settings, alias
         )
         app.state.version = int(version.version)
@@ -64,7 +70,7 @@ def create_app(
         refuse_booleans_as_numbers(app.state.contract, request.rows)
         frame = pd.DataFrame(request.rows)
         try:
-            result = jobs.predict_frame(app.state.model, app.state.contract, frame)
+            result = predict_frame(app.state.model, app.state.contract, frame)
         except DataError as error:
             raise HTTPException(status_code=422, detail=str(error)) from None
         out = result.frame
@@ -92,16 +98,22 @@ def refuse_booleans_as_numbers(contract: dict[str, Any], rows: list[dict[str, An
             raise HTTPException(status_code=422, detail=f"{detail} in {count} row(s)")
 
 
-def serve(config: Path, alias: str, host: str, port: int) -> None:
+def main(args: argparse.Namespace, settings: Settings, schema: Schema) -> str:
+    alias = args.alias or settings.registry.production_alias
+    serve(settings, args.config, alias, args.host, args.port)
+    return "server stopped"
+
+
+def serve(settings: Settings, config: Path, alias: str, host: str, port: int) -> None:
     """Load the model behind ``alias`` first -- none is a RegistryError (exit 5, one line) before
     any server starts -- then serve it until stopped (Ctrl-C)."""
     import uvicorn
 
-    settings = load_settings(config)
-    loaded = jobs.load_for_prediction(settings, alias)
+    loaded = load_for_prediction(settings, alias)
     print(
         f"serving {settings.registry.model_name} version {loaded[2].version} (@{alias}) at "
         f"http://{host}:{port}: GET /health, POST /predict, docs at /docs",
         flush=True,
     )
-    uvicorn.run(create_app(config, alias, loaded), host=host, port=port, log_level="warning")
+    app = create_app(config, alias, loaded, settings)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -6,15 +6,17 @@ for S3 and S3-compatible stores), never from the repository.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from .. import data
+from .. import data, lineage
 from ..config import Settings
 from ..errors import DataError, UsageError
+from ..schema import Schema
 
 NO_REMOTE = "no DVC remote is configured: dvc remote add -d storage s3://<bucket>/<prefix>"
 
@@ -58,7 +60,7 @@ def pull(settings: Settings) -> str:
     bundled sample (with a notice saying so), so a fresh project stays green.
     """
     path = settings.data.path
-    recorded = data.dvc_md5(path)
+    recorded = lineage.dvc_md5(path)
     if recorded is None:
         data.ensure(settings.task, path, why="{path} is not tracked by DVC yet (`make data-push`)")
         if not path.exists():
@@ -66,15 +68,15 @@ def pull(settings: Settings) -> str:
         return f"{path} is not tracked by DVC: using the file as it is"
     # One DVC process on this hot path (every model workflow run): no separate remote lookup.
     _require_repository()
-    result = _dvc("pull", str(data.dvc_file(path)))
+    result = _dvc("pull", str(lineage.dvc_file(path)))
     output = result.stdout + result.stderr
     if "no default remote" in output.lower() or "no remote specified" in output:
-        raise DataError(f"{data.dvc_file(path)} tracks the data but {NO_REMOTE}")
+        raise DataError(f"{lineage.dvc_file(path)} tracks the data but {NO_REMOTE}")
     if result.returncode != 0:
         raise DataError(f"dvc pull failed: {_first_error(result)}")
     # dvc pull can report "Everything is up to date" without restoring the file. The content is
     # checked where it matters: train records its md5 and register refuses one that differs.
-    expected = data.dvc_size(path)
+    expected = lineage.dvc_size(path)
     if not path.is_file() or expected is not None and path.stat().st_size != expected:
         raise DataError(
             f"dvc pull did not restore {path} at md5 {recorded}: "
@@ -90,11 +92,19 @@ def push(settings: Settings) -> str:
         raise DataError(f"{path}: file not found (data.path in config/pipeline.yaml)")
     if (remote := default_remote()) is None:
         raise UsageError(f"{NO_REMOTE} (see the README, Your own data)")
-    for args in (["add", str(path)], ["push", str(data.dvc_file(path))]):
+    for args in (["add", str(path)], ["push", str(lineage.dvc_file(path))]):
         result = _dvc(*args)
         if result.returncode != 0:
             raise DataError(f"dvc {args[0]} failed: {_first_error(result)}")
     return (
-        f"pushed {path} (md5 {data.dvc_md5(path)}) to DVC remote {remote!r}: "
-        f"commit {data.dvc_file(path)} so CI trains on this version"
+        f"pushed {path} (md5 {lineage.dvc_md5(path)}) to DVC remote {remote!r}: "
+        f"commit {lineage.dvc_file(path)} so CI trains on this version"
     )
+
+
+def pull_main(args: argparse.Namespace, settings: Settings, schema: Schema | None) -> str:
+    return pull(settings)
+
+
+def push_main(args: argparse.Namespace, settings: Settings, schema: Schema | None) -> str:
+    return push(settings)

@@ -11,6 +11,7 @@ Every grant is written each time: re-running converges (changed passwords and gr
 
 from __future__ import annotations
 
+import argparse
 import os
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import requests
 
 from ..config import Settings
 from ..errors import RegistryError, UsageError
+from ..schema import Schema
 from ..tracking import tracking_uri
 
 
@@ -89,6 +91,10 @@ def _grant(server: _Server, target: dict, permission: str) -> None:
     if server.call("POST", f"{path}/grant", target | {"permission": permission}, True) is None:
         server.call("POST", f"{path}/revoke", target)
         server.call("POST", f"{path}/grant", target | {"permission": permission})
+
+
+def main(args: argparse.Namespace, settings: Settings, schema: Schema) -> str:
+    return run(settings, dry_run=args.print)
 
 
 def run(settings: Settings, dry_run: bool = False) -> str:

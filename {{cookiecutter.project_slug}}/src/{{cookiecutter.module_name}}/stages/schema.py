@@ -7,6 +7,7 @@ an unquoted yes/no/on/off as a boolean.
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import re
@@ -17,12 +18,14 @@ import pandas as pd
 import yaml
 
 from .. import data
-from ..config import ConfigError, Settings, load_schema, set_data_keys
+from ..config import Settings
 from ..console import warning
-from ..errors import UsageError
+from ..core.parsing import parse_dates
+from ..core.split import rare_classes
+from ..core.validation import duplicate_rows, validate
+from ..errors import ConfigError, UsageError
 from ..files import atomic
-from ..parsing import parse_dates
-from ..validation import duplicate_rows, validate
+from ..schema import Schema, load_schema
 
 # Text columns with at most this many distinct values get an `allowed` list.
 MAX_ALLOWED = 20
@@ -167,7 +170,11 @@ def to_yaml(schema: dict[str, Any], source: Path, rows: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run(
+def main(args: argparse.Namespace, settings: Settings, schema: Schema | None) -> str:
+    return infer_schema(settings, args.config, args.input, args.target, args.force)
+
+
+def infer_schema(
     settings: Settings,
     config_path: Path,
     source: Path | None,
@@ -184,7 +191,7 @@ def run(
     frame = data.read_csv(source, settings.data.csv, setting=setting)
     inferred = infer(frame, target, settings.task)
     if settings.task == "classification":
-        for line in data.rare_classes(frame[target], settings.data.rare_class_share):
+        for line in rare_classes(frame[target], settings.data.rare_class_share):
             warning("Rare class", line)
     with atomic(output) as partial:
         partial.write_text(to_yaml(inferred, source, len(frame)), encoding="utf-8")
@@ -211,3 +218,25 @@ def run(
         f"wrote {output}: {len(inferred['columns'])} columns ({counts}), target {target!r}, "
         f"from {len(frame)} rows of {source}{updated}"
     )
+
+
+def set_data_keys(path: Path | str, values: dict[str, str]) -> None:
+    """Set keys of the ``data:`` block in place, keeping the file's comments and layout."""
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if re.match(r"data:\s*(#.*)?$", line)), None)
+    if start is None:
+        raise ConfigError(f"{path}: no `data:` block to update")
+    for key, value in values.items():
+        pattern = re.compile(rf"^(\s+){re.escape(key)}:.*$")
+        for i in range(start + 1, len(lines)):
+            if lines[i].strip() and not lines[i][0].isspace():
+                raise ConfigError(f"{path}: data.{key} not found to update")
+            if match := pattern.match(lines[i]):
+                # JSON strings are valid YAML scalars that YAML never reads as anything else.
+                lines[i] = f"{match.group(1)}{key}: {json.dumps(value)}\n"
+                break
+        else:
+            raise ConfigError(f"{path}: data.{key} not found to update")
+    with atomic(path) as partial:
+        partial.write_text("".join(lines), encoding="utf-8")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import GateSettings
+from ..config import GateSettings
 from .metrics import skill
 
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .config import NUMERIC, MonitoringSettings
+from ..config import MonitoringSettings
+from ..schema import NUMERIC
 
 PROFILE_VERSION = 2  # 2: with "importance"
 # Test rows the permutation importance at training is measured on, and its shuffles per column.

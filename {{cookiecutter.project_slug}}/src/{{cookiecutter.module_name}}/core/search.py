@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .config import ConfigError, ModelSettings, SearchSettings
-from .metrics import higher_is_better
+from ..config import ModelSettings, SearchSettings
+from ..errors import ConfigError
+from ..metric_names import higher_is_better
 
 # The pipeline's metric names -> scikit-learn scorers ("neg_" ones are negated errors).
 SCORERS = {
@@ -184,3 +185,26 @@ def describe(result: SearchResult) -> str:
         yaml.safe_dump(best.params, default_flow_style=False, sort_keys=True).rstrip(),
     ]
     return "\n".join(lines)
+
+
+def logged_params(model: ModelSettings, found: SearchResult) -> dict[str, Any]:
+    """The params of a run that searched: the estimator's, the winner's, and the search's."""
+    search = model.search
+    return {
+        "estimator": model.estimator,
+        **model.params,
+        **found.best.params,
+        "search.method": search.method,
+        "search.folds": search.folds,
+        "search.scoring": search.scoring,
+        "search.candidates": len(found.candidates),
+    }
+
+
+def child_runs(found: SearchResult) -> list[tuple[dict[str, Any], dict[str, float]]]:
+    """(params, metrics) of each candidate: one nested MLflow run apiece."""
+    key = f"cv_{found.metric}"
+    return [
+        (c.params, {f"{key}_mean": c.mean, f"{key}_std": c.std, "fit_seconds": c.fit_seconds})
+        for c in found.candidates
+    ]

@@ -7,7 +7,10 @@ import importlib
 import inspect
 from typing import Any
 
-from .config import NUMERIC, TEMPORAL, ConfigError, ModelSettings, PreprocessingSettings, Schema
+from ..config import ModelSettings, PreprocessingSettings, Settings
+from ..errors import ConfigError
+from ..schema import NUMERIC, TEMPORAL, Schema
+from .split import Split
 
 
 def preload(settings: ModelSettings) -> None:
@@ -186,3 +189,29 @@ def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: i
     elif settings.target_transform == "sqrt":
         estimator = TransformedTargetRegressor(estimator, func=np.sqrt, inverse_func=np.square)
     return Pipeline([("preprocess", preprocess), ("model", estimator)])
+
+
+def fit(pipeline: Any, settings: Settings, parts: Split, groups: Any, search: Any) -> Any:
+    """Fit ``pipeline`` on the training side of ``parts`` -- the best candidate of a
+    cross-validated ``search`` (SearchSettings) when given, returning its SearchResult; else
+    None. An estimator that refuses the data or its own settings (scikit-learn checks them when
+    fitting) is a config error."""
+    transform = settings.model.target_transform
+    if transform != "none" and (low := float(parts.y_train.min())) < 0:
+        raise ConfigError(f"model.target_transform: {transform} needs a target >= 0 (min {low:g})")
+    if search is not None:
+        from . import search as searching
+
+        model, seed = settings.model, settings.data.seed
+        return searching.run(
+            pipeline, search, model, settings.task, seed, parts.x_train, parts.y_train, groups
+        )
+    try:
+        pipeline.fit(parts.x_train, parts.y_train)
+    except (ValueError, TypeError) as error:
+        message = str(error).strip().splitlines()[0]
+        raise ConfigError(
+            f"model.estimator / model.params: {settings.model.estimator} could not be fitted "
+            f"with these params on this data: {message}"
+        ) from None
+    return None

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .config import NUMERIC, TEMPORAL
+from ..schema import NUMERIC, TEMPORAL
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 
-from .config import NUMERIC, Schema
-from .errors import DataError
+from ..errors import DataError
+from ..schema import NUMERIC, Schema
 from .parsing import listed, numbers_of, renamed, wrong_type
 
 # Training categories are stored up to this many per column; beyond it unseen ones are not counted.
@@ -89,3 +89,18 @@ def check(contract: dict[str, Any], frame: pd.DataFrame) -> Checked:
                 warnings.append(f"{name}: {unknown} value(s) in categories not seen in training")
     ids = [name for name in contract["ids"] if name in frame.columns]
     return Checked(inputs, frame[ids], warnings)
+
+
+# MLflow signature types → schema dtypes, for models logged before the contract existed.
+SIGNATURE_DTYPES = {"double": "float", "float": "float", "long": "int", "integer": "int"}
+SIGNATURE_DTYPES |= {"boolean": "bool", "datetime": "datetime"}
+
+
+def from_signature(inputs: list[tuple[str, str]]) -> dict[str, Any]:
+    """A contract from a model signature's (column, type) pairs: the columns and their types,
+    every one nullable (a model logged without a contract promises no more)."""
+    features = {
+        name: {"dtype": SIGNATURE_DTYPES.get(kind, "str"), "nullable": True}
+        for name, kind in inputs
+    }
+    return {"features": features, "ids": []}

@@ -8,18 +8,16 @@ CSV lines it is on.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from .config import ColumnRule, Schema
-from .errors import DataError
+from ..schema import ColumnRule, Schema
 from .parsing import BOOL_VALUES, not_of_type, numbers_of, renamed, shown, type_detail
+from .violations import ValidationReport, Violation
 
 TABLE = "(table)"
 # A stratified split puts each class on both sides: a class needs at least this many rows.
@@ -27,7 +25,6 @@ MIN_CLASS_ROWS = 2
 # The first data row is on line 2 of the CSV (the header is line 1): row i is on line i + 2.
 FIRST_LINE = 2
 SHOWN_LINES = 5  # line numbers listed per violation
-SHOWN_VIOLATIONS = 10  # violations listed in the one-line error (the report has them all)
 # The checks pandera runs by itself, named as the schema names their rules.
 PANDERA_RULES = {
     "column_in_dataframe": "present",
@@ -56,57 +53,6 @@ RULE_ORDER = [
     "declared",
     "duplicate_rows",
 ]
-
-
-@dataclass(frozen=True)
-class Violation:
-    column: str
-    rule: str
-    count: int
-    detail: str
-    # The first CSV lines (header = line 1) holding a violating value; none for table rules.
-    lines: list[int] = field(default_factory=list)
-
-    def describe(self) -> str:
-        where = ""
-        if self.lines:
-            more = ", ..." if self.count > len(self.lines) else ""
-            plural = "s" if self.count > 1 else ""
-            where = f" on line{plural} {', '.join(map(str, self.lines))}{more}"
-        return f"{self.column} {self.rule} ({self.count}: {self.detail}){where}"
-
-
-@dataclass
-class ValidationReport:
-    rows: int
-    columns: int
-    violations: list[Violation] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    # Rows dropped because the target is missing (schema missing_target: drop).
-    missing_target: int = 0
-
-    @property
-    def passed(self) -> bool:
-        return not self.violations
-
-    def summary(self) -> str:
-        if self.passed:
-            dropped = f", {self.missing_target} without a target dropped" * bool(
-                self.missing_target
-            )
-            return f"data valid: {self.rows} rows, {self.columns} columns{dropped}"
-        parts = [v.describe() for v in self.violations[:SHOWN_VIOLATIONS]]
-        if (hidden := len(self.violations) - SHOWN_VIOLATIONS) > 0:
-            parts.append(f"and {hidden} more (every one in reports/validation.json)")
-        return f"data invalid: {len(self.violations)} violation(s): " + "; ".join(parts)
-
-    def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        body = {"passed": self.passed, "rows": self.rows, "columns": self.columns}
-        body["missing_target_dropped"] = self.missing_target
-        body["violations"] = [asdict(v) for v in self.violations]
-        body["warnings"] = self.warnings
-        path.write_text(json.dumps(body, indent=2) + "\n")
 
 
 def repeated_rows(frame: pd.DataFrame) -> pd.Series:
@@ -315,15 +261,4 @@ def validate(
             report.warnings.append(f"{target}: dropped {missing} row(s) without a target value")
         if task == "classification" and labels.notna().any():
             report.violations += _labels(labels.dropna(), target)
-    return report
-
-
-def validate_or_raise(
-    frame: pd.DataFrame, schema: Schema, report_path: Path, **context
-) -> ValidationReport:
-    """Validate, write the JSON report, and raise DataError (one line) if anything is wrong."""
-    report = validate(frame, schema, **context)
-    report.write(report_path)
-    if not report.passed:
-        raise DataError(report.summary())
     return report

@@ -4,51 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the config check imports this module: keep it free of heavy imports
+from ..metric_names import perfect
+
+if TYPE_CHECKING:
     import pandas as pd
-
-# Every metric the pipeline logs, and whether higher is better.
-HIGHER_IS_BETTER = {
-    "classification": {
-        "accuracy": True,
-        "balanced_accuracy": True,
-        "precision_macro": True,
-        "recall_macro": True,
-        "f1_macro": True,
-        "precision_weighted": True,
-        "recall_weighted": True,
-        "f1_weighted": True,
-        "roc_auc": True,
-        "log_loss": False,
-    },
-    # rmse_vs_baseline: RMSE relative to the trivial baseline's (1 = no better than the mean),
-    # comparable across datasets like r2.
-    "regression": {
-        "rmse": False,
-        "mae": False,
-        "mape": False,
-        "r2": True,
-        "rmse_vs_baseline": False,
-    },
-}
-
-
-def higher_is_better(metric: str) -> bool:
-    """Whether higher is better, for a metric of either task."""
-    return next(table[metric] for table in HIGHER_IS_BETTER.values() if metric in table)
-
-
-def cv_metrics(task: str, scoring: str | None) -> dict[str, bool]:
-    """The cross-validation metrics a search with ``scoring`` logs, and their directions:
-    cv_<scoring>_mean (as the metric) and cv_<scoring>_std (lower is better)."""
-    if scoring not in HIGHER_IS_BETTER[task]:
-        return {}
-    return {f"cv_{scoring}_mean": HIGHER_IS_BETTER[task][scoring], f"cv_{scoring}_std": False}
-
-
-def perfect(metric: str, task: str) -> float:
-    """The best possible value of ``metric``: 1 for scores, 0 for errors."""
-    return 1.0 if HIGHER_IS_BETTER[task][metric] else 0.0
 
 
 def skill(metric: str, task: str, candidate: float, baseline: float) -> float:
@@ -130,3 +89,23 @@ def _encoded(classes: list, y_test: Any, predicted: Any) -> tuple[Any, Any, Any]
         return pd.Categorical(np.asarray(labels, dtype=object), categories=known).codes
 
     return codes(y_test), codes(predicted), codes(classes)
+
+
+def baseline(task: str, x_train: Any, y_train: Any, x_test: Any, y_test: Any) -> dict[str, float]:
+    """Scores of the trivial model (class priors, or the mean) fitted on the same split."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    if task == "classification":
+        dummy = DummyClassifier(strategy="prior")
+    else:
+        dummy = DummyRegressor(strategy="mean")
+    dummy.fit(x_train, y_train)
+    return score(task, dummy, x_test, y_test)
+
+
+def add_relative(task: str, metrics: dict[str, float], baseline: dict[str, float]) -> None:
+    """Add rmse_vs_baseline (regression): RMSE as a share of the baseline's."""
+    if task == "regression":
+        scale = baseline["rmse"] or 1.0
+        metrics["rmse_vs_baseline"] = metrics["rmse"] / scale
+        baseline["rmse_vs_baseline"] = baseline["rmse"] / scale
