@@ -302,13 +302,13 @@ def test_a_command_exits_with_its_code_and_its_whole_output(project: Path) -> No
 def test_the_logged_model_pins_what_it_runs_on_and_loads_and_predicts(project: Path) -> None:
     import mlflow
 
-    from {{ cookiecutter.module_name }} import tracking
+    from {{ cookiecutter.module_name }} import model_files
 
     assert main(["data"]) == 0
     assert main(["train"]) == 0
     uri = json.loads((project / "reports" / "metrics.json").read_text())["model_uri"]
     pins = Path(mlflow.pyfunc.get_model_dependencies(uri)).read_text().split()
-    assert set(tracking.model_requirements()) <= set(pins)
+    assert set(model_files.requirements()) <= set(pins)
     model = mlflow.sklearn.load_model(uri)
     frame = pd.read_csv(project / "data" / "raw" / "training.csv")
     assert len(model.predict(frame.drop(columns="target").head(3))) == 3

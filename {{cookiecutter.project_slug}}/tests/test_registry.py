@@ -315,6 +315,39 @@ def test_a_training_run_cancelled_while_the_model_is_logged_ends_failed(
     assert "Traceback" not in stderr
 
 
+# The same training, killed outright once its model is logged: nothing in the process runs again.
+_TRAIN_KILLED_WHILE_LOGGING = _TRAIN_CANCELLED_WHILE_LOGGING_THE_MODEL.replace(
+    "cancel._Held.pending is None and time.monotonic() < deadline", "True"
+)
+
+
+def test_a_run_killed_outright_is_ended_failed_by_the_next_command(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data"]) == 0
+    logged = tmp_path / "model-logged"
+    train = subprocess.Popen(
+        [sys.executable, "-c", _TRAIN_KILLED_WHILE_LOGGING, str(logged)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while not logged.exists():
+        assert train.poll() is None, "training ended before its model was logged"
+        assert time.monotonic() < deadline, "the model was never logged"
+        time.sleep(0.02)
+    train.kill()  # SIGKILL: no handler, no cleanup, as the out-of-memory killer does it
+    train.communicate(timeout=60)
+    assert _run_statuses(project) == ["RUNNING"]
+
+    assert main(["train"]) == 0
+
+    assert sorted(_run_statuses(project)) == ["FAILED", "FINISHED"]
+    assert "left RUNNING by a killed command: ended FAILED" in capsys.readouterr().err
+    assert not (project / "reports" / ".open_run.json").exists()
+
+
 def _cancelled_inside_a_run(signum: int, reached: list[str]) -> None:
     with cancel.held() as checkpoint:
         os.kill(os.getpid(), signum)  # handled at once, in this thread: held

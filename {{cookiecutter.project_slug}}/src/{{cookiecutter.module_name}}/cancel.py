@@ -1,6 +1,7 @@
 """Cancellation (Ctrl-C, a cancelled CI job: SIGINT, then SIGTERM, or a closed terminal: SIGHUP)
 unwinds the stage instead of killing it, so an open MLflow run ends FAILED. (SIGKILL cannot be
-caught: a run killed that way stays RUNNING in the tracking store.)
+caught: a run killed that way stays RUNNING until the next command that logs ends it FAILED, once
+``alive`` says its process is gone; see tracking.end_abandoned.)
 
 While a run is open the signal is held and raised at the next checkpoint: raised inside the
 tracking store's own code it would interrupt a database transaction (SQLite then reports "database
@@ -9,6 +10,7 @@ is locked" and the run stays RUNNING), or land before the ``with`` block that en
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,3 +55,14 @@ def held() -> Iterator[Callable[[], None]]:
     finally:
         _Held.active = False
     _checkpoint()
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with id ``pid`` exists on this machine."""
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, run by another user
+        return True
+    return True

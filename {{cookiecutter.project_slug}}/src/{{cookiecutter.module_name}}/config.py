@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -259,3 +260,13 @@ def _check_schema(path: Path | str, settings: Settings, schema: Schema) -> None:
         )
     if not schema.features(target):
         raise ConfigError(f"{settings.data.schema_file}: no feature columns besides the target")
+
+
+def tracking_uri(settings: Settings) -> str:
+    """MLFLOW_TRACKING_URI wins over the config's default (a local SQLite file)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking.default_uri
+
+
+def experiment_name(settings: Settings) -> str:
+    """MLFLOW_EXPERIMENT_NAME (pull-request jobs: their own experiment) wins over the config's."""
+    return os.environ.get("MLFLOW_EXPERIMENT_NAME") or settings.tracking.experiment

@@ -1,4 +1,5 @@
-"""What a registered model is made of: the digest of its files, and the one format it may be.
+"""What a registered model is made of: the digest of its files, the one format it may be, and
+the pinned environment it runs in.
 
 At registration the SHA-256 of every file of the model's artifacts goes into one digest, tagged on
 the version as ``model_sha256``. Every load downloads the version's files, recomputes the digest
@@ -10,10 +11,15 @@ added or removed on the artifact store after registration changes the digest.
 from __future__ import annotations
 
 import hashlib
+import platform
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+# The model's runtime needs: explicit pins avoid MLflow's requirement inference (seconds per run).
+MODEL_PACKAGES = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
 DIGEST_TAG = "model_sha256"
 SKOPS_FILE = "model.skops"
 # Written by MLflow's client into every model it downloads through a ``models:/`` URI (the
@@ -76,3 +82,19 @@ def verify(directory: Path, expected: str | None) -> dict:
         shown = ", ".join(foreign[:3]) + more
         raise Refused(f"it asks skops to trust {shown}: not scikit-learn, numpy, scipy or ours")
     return flavor
+
+
+def requirements() -> list[str]:
+    return [f"{name}=={version(name)}" for name in MODEL_PACKAGES]
+
+
+def environment() -> dict[str, Any]:
+    """conda.yaml of the model, with the exact pins of its requirements.txt. Given whole (not as
+    ``pip_requirements``), MLflow does not look up pip's own version -- absent from uv's
+    environments, which made it warn on every training run."""
+    pins = requirements()
+    return {
+        "name": "mlflow-env",
+        "channels": ["conda-forge"],
+        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pins}],
+    }

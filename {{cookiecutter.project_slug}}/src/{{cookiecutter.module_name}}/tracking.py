@@ -4,30 +4,27 @@ from __future__ import annotations
 
 import json
 import os
-import platform
+import socket
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import mlflow
-import pandas as pd
 from mlflow.entities import DatasetInput, InputTag
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
-from . import cancel
-from .config import Settings
+from . import cancel, model_files
+from .config import Settings, experiment_name, tracking_uri
+from .console import notice
+from .core import contract
 from .errors import RegistryError
 from .timings import timed
-
-# The model's runtime needs: explicit pins avoid MLflow's requirement inference (seconds per run).
-MODEL_PACKAGES = ("mlflow", "scikit-learn", "skops", "pandas", "numpy", "scipy")
 
 
 @dataclass(frozen=True)
@@ -35,16 +32,6 @@ class LoggedRun:
     run_id: str
     model_uri: str
     experiment_id: str
-
-
-def tracking_uri(settings: Settings) -> str:
-    """MLFLOW_TRACKING_URI wins over the config's default (a local SQLite file)."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or settings.tracking.default_uri
-
-
-def experiment_name(settings: Settings) -> str:
-    """MLFLOW_EXPERIMENT_NAME (pull-request jobs: their own experiment) wins over the config's."""
-    return os.environ.get("MLFLOW_EXPERIMENT_NAME") or settings.tracking.experiment
 
 
 def connect(settings: Settings) -> MlflowClient:
@@ -92,38 +79,12 @@ def failing_closed(what: str) -> Iterator[None]:
         raise RegistryError(f"{what}: {first_line(error)}") from None
 
 
-def model_requirements() -> list[str]:
-    return [f"{name}=={version(name)}" for name in MODEL_PACKAGES]
-
-
-def model_environment() -> dict[str, Any]:
-    """conda.yaml of the model, with the exact pins of its requirements.txt. Given whole (not as
-    ``pip_requirements``), MLflow does not look up pip's own version -- absent from uv's
-    environments, which made it warn on every training run."""
-    pins = model_requirements()
-    return {
-        "name": "mlflow-env",
-        "channels": ["conda-forge"],
-        "dependencies": [f"python={platform.python_version()}", "pip", {"pip": pins}],
-    }
-
-
 def infer_signature(*args: Any) -> Any:
     """MLflow's signature inference without its hint about integer columns: the predict-time
     contract (contract.py), not the signature, checks missing values in integer columns."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         return mlflow.models.infer_signature(*args)
-
-
-def as_double(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with its float32 columns (schema precision: single) as float64, for the
-    signature: it promises what a CSV or JSON request brings (doubles, which MLflow refuses to
-    narrow to float), and the model scores either."""
-    import numpy as np
-
-    single = [name for name, dtype in frame.dtypes.items() if dtype == np.float32]
-    return frame.astype(dict.fromkeys(single, np.float64)) if single else frame
 
 
 def log_training_run(
@@ -150,7 +111,7 @@ def log_training_run(
             experiment = mlflow.set_experiment(experiment_name(settings))
         # An exception inside (a server error, a cancelled job) ends the run FAILED; cancellation
         # is raised only between tracking calls (see cancel.py).
-        with cancel.held() as checkpoint, mlflow.start_run() as run:
+        with cancel.held() as checkpoint, _open_run(settings) as run:
             checkpoint()
             with timed("mlflow_logging"):
                 mlflow.set_tags(tags)
@@ -165,13 +126,13 @@ def log_training_run(
                 _log_children(children, checkpoint)
             checkpoint()
             with timed("model_logging"):
-                example = as_double(x_example.head(5))
+                example = contract.as_double(x_example.head(5))
                 info = mlflow.sklearn.log_model(
                     model,
                     name="model",
                     signature=infer_signature(example, model.predict(example)),
                     input_example=example,
-                    conda_env=model_environment(),
+                    conda_env=model_files.environment(),
                     serialization_format="skops",
                     skops_trusted_types=_own_types(model),
                     metadata=metadata,
@@ -183,6 +144,51 @@ def log_training_run(
                 mlflow.log_artifact(str(figure), artifact_path="figures")
                 checkpoint()
         return LoggedRun(run.info.run_id, info.model_uri, experiment.experiment_id)
+
+
+# Names the run a command has open, while it is open (see _open_run).
+OPEN_RUN = ".open_run.json"
+
+
+@contextmanager
+def _open_run(settings: Settings, name: str | None = None) -> Iterator[Any]:
+    """``mlflow.start_run``, noted in reports/.open_run.json until the run ends. A process killed
+    meanwhile (SIGKILL, out of memory) cannot end its run; the next command that logs ends it
+    FAILED (end_abandoned), so no run stays RUNNING for ever."""
+    end_abandoned(settings)
+    note = settings.reports_dir / OPEN_RUN
+    with mlflow.start_run(run_name=name) as run:
+        owner = {"run_id": run.info.run_id, "pid": os.getpid(), "host": socket.gethostname()}
+        note.write_text(json.dumps(owner))
+        yield run
+    note.unlink(missing_ok=True)
+
+
+def end_abandoned(settings: Settings) -> None:
+    """End FAILED the run reports/.open_run.json names, if it is still RUNNING and no live
+    process on this machine owns it: a command killed while logging left it."""
+    note = settings.reports_dir / OPEN_RUN
+    try:
+        owner = json.loads(note.read_text())
+        run_id, pid, host = owner["run_id"], int(owner["pid"]), owner["host"]
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError, KeyError, TypeError):  # not what _open_run writes
+        note.unlink(missing_ok=True)
+        return
+    if host == socket.gethostname() and pid != os.getpid() and cancel.alive(pid):
+        return
+    client = MlflowClient()
+    try:
+        status = client.get_run(run_id).info.status
+    except MlflowException as error:
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":  # another store: nothing to end here
+            raise
+        status = None
+    if status == "RUNNING":
+        client.set_terminated(run_id, "FAILED")
+        notice("Abandoned run", f"run {run_id} was left RUNNING by a killed command: ended FAILED")
+    note.unlink(missing_ok=True)
 
 
 def _log_children(children: list[tuple[dict[str, Any], dict[str, float]]], checkpoint) -> None:
@@ -210,7 +216,7 @@ def log_run(
     with failing_closed(f"logging the {name} run"):
         connect(settings)
         experiment = mlflow.set_experiment(experiment_name(settings))
-        with cancel.held() as checkpoint, mlflow.start_run(run_name=name) as run:
+        with cancel.held() as checkpoint, _open_run(settings, name) as run:
             mlflow.set_tags(tags)
             mlflow.log_params(params)
             mlflow.log_metrics(metrics)
@@ -253,7 +259,7 @@ def training_dataset(settings: Settings, frame: Any, digest: str) -> Any:
         warnings.filterwarnings("ignore", message="The specified dataset source")
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         sample = mlflow.data.from_pandas(
-            as_double(frame.head(1000)),
+            contract.as_double(frame.head(1000)),
             source=str(settings.data.path),
             targets=settings.data.target,
             name=settings.data.path.name,
@@ -269,14 +275,6 @@ def _own_types(model: Any) -> list[str]:
     import skops.io as skops_io
 
     return skops_io.get_untrusted_types(data=skops_io.dumps(model))
-
-
-def run_link(settings: Settings, run: LoggedRun) -> str:
-    """A browser link to the run when the tracking server is HTTP(S), else the run id."""
-    uri = tracking_uri(settings)
-    if uri.startswith(("http://", "https://")):
-        return f"{uri.rstrip('/')}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
-    return f"run `{run.run_id}` (`make mlflow-ui` to browse)"
 
 
 def download_model(uri: str, destination: Path) -> Path:

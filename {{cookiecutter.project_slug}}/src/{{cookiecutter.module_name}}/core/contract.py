@@ -104,3 +104,13 @@ def from_signature(inputs: list[tuple[str, str]]) -> dict[str, Any]:
         for name, kind in inputs
     }
     return {"features": features, "ids": []}
+
+
+def as_double(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its float32 columns (schema precision: single) as float64, for the
+    signature: it promises what a CSV or JSON request brings (doubles, which MLflow refuses to
+    narrow to float), and the model scores either."""
+    import numpy as np
+
+    single = [name for name, dtype in frame.dtypes.items() if dtype == np.float32]
+    return frame.astype(dict.fromkeys(single, np.float64)) if single else frame

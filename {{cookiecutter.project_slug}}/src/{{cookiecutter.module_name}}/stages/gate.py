@@ -7,7 +7,7 @@ from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
 from .. import lineage, registry, reports, tracking
-from ..config import Settings
+from ..config import Settings, tracking_uri
 from ..core import gate
 from ..core.split import checked_split
 from ..errors import DataError, GateFailed, UsageError
@@ -54,7 +54,7 @@ def run_gate(
             title=settings.registry.model_name,
             production_label=label,
             data_lines=_data_lines(settings, record),
-            run_line=tracking.run_link(settings, run),
+            run_line=_run_link(settings, run),
         )
         reports.write_text(settings.reports_dir / "report.md", report)
     if not result.passed:
@@ -115,3 +115,11 @@ def _data_lines(settings: Settings, record: dict[str, Any]) -> list[str]:
         f"({record['train_rows']} train / {record['test_rows']} test)",
         f"sha256 `{record['data_sha256'][:12]}…`, {version}, {commit_label(record)}",
     ]
+
+
+def _run_link(settings: Settings, run: tracking.LoggedRun) -> str:
+    """A browser link to the run when the tracking server is HTTP(S), else the run id."""
+    uri = tracking_uri(settings)
+    if uri.startswith(("http://", "https://")):
+        return f"{uri.rstrip('/')}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
+    return f"run `{run.run_id}` (`make mlflow-ui` to browse)"

@@ -17,10 +17,9 @@ from dataclasses import dataclass
 
 import requests
 
-from ..config import Settings
+from ..config import Settings, tracking_uri
 from ..errors import RegistryError, UsageError
 from ..schema import Schema
-from ..tracking import tracking_uri
 
 
 @dataclass(frozen=True)
