@@ -76,6 +76,7 @@ BASE_FILES = {
     "reports/figures/.gitkeep",
     "src/{module}/__init__.py",
     "src/{module}/__main__.py",
+    "src/{module}/access.py",
     "src/{module}/cancel.py",
     "src/{module}/cli.py",
     "src/{module}/config.py",

@@ -30,13 +30,14 @@ LAYERS = {
         "model_files",
         "tracking",
         "registry",
+        "access",
     },
     "stages": {"stages"},
     "entry": {"cli", "__main__", "serving", "flow"},
 }
 RANK = {name: rank for rank, members in enumerate(LAYERS.values()) for name in members}
-# The only modules that import MLflow: runs and artifacts, and the registry.
-MLFLOW_MODULES = {"tracking", "registry"}
+# The only modules that import MLflow: runs and artifacts, the registry, users and grants.
+MLFLOW_MODULES = {"tracking", "registry", "access"}
 
 
 def _modules() -> dict[str, Path]:
@@ -119,7 +120,7 @@ def test_no_two_modules_import_each_other_even_indirectly() -> None:
             visit(name, [name])
 
 
-def test_only_tracking_and_registry_talk_to_mlflow() -> None:
+def test_only_tracking_registry_and_access_talk_to_mlflow() -> None:
     users = {name for name, path in MODULES.items() if "mlflow" in _foreign_imports(path)}
     assert users == MLFLOW_MODULES
 

@@ -226,7 +226,9 @@ def _check_model(path: Path | str, settings: Settings) -> None:
             f"{path}: model.search.scoring: {search.scoring!r} is not one of {', '.join(scorable)}"
         )
     searched = search is not None and search.enabled
-    known = HIGHER_IS_BETTER[settings.task] | cv_metrics(settings.task, search and search.scoring)
+    known = HIGHER_IS_BETTER[settings.task] | cv_metrics(
+        settings.task, search.scoring if search else None
+    )
     for i, criterion in enumerate(settings.gate.criteria):
         key = f"{path}: gate.criteria.{i}"
         if criterion.metric.startswith("cv_") and not searched:

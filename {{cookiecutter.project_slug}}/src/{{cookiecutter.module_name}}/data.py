@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .config import CsvSettings
 from .console import notice
@@ -63,9 +64,9 @@ def ensure(task: str, path: Path, why: str = "no data at {path}") -> None:
 def read_csv(
     path: Path,
     csv: CsvSettings | None = None,
-    dtypes: dict[str, str] | None = None,
+    dtypes: Mapping[str, str] | None = None,
     setting: str = "data.path",
-    single: set[str] = frozenset(),
+    single: Collection[str] = frozenset(),
 ) -> pd.DataFrame:
     """Read a CSV in the configured dialect, turning every way it can be unusable into one line.
 
@@ -78,7 +79,7 @@ def read_csv(
     import pandas as pd
 
     csv = csv or CsvSettings()
-    options = {
+    options: dict[str, Any] = {
         "sep": csv.sep,
         "decimal": csv.decimal,
         "thousands": csv.thousands,
@@ -135,7 +136,7 @@ def _check_header(path: Path, csv: CsvSettings) -> None:
         )
 
 
-def _single(frame: pd.DataFrame, single: set[str]) -> pd.DataFrame:
+def _single(frame: pd.DataFrame, single: Collection[str]) -> pd.DataFrame:
     """``frame`` with its numeric columns named in ``single`` as float32 (others unchanged)."""
     import numpy as np
 
@@ -147,7 +148,7 @@ def _single(frame: pd.DataFrame, single: set[str]) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(numeric, np.float32)) if numeric else frame
 
 
-def _read_in_chunks(path: Path, options: dict, single: set[str]) -> pd.DataFrame | None:
+def _read_in_chunks(path: Path, options: dict, single: Collection[str]) -> pd.DataFrame | None:
     """The CSV read in chunks (the parser's buffers stay small: one read of 1M rows peaks at 5x
     the frame) into numeric columns allocated once for every row the file can hold, so no
     second copy is ever made by concatenating; other columns are concatenated per column. The

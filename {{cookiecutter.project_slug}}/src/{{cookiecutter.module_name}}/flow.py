@@ -36,8 +36,8 @@ def registry_error(task_, task_run, state) -> bool:
 
 
 # Settings and DataFrames are passed between tasks in memory: no result caching or persisting.
-STAGE = {"cache_policy": NO_CACHE, "persist_result": False}
-REGISTRY_STAGE = STAGE | {
+STAGE: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+REGISTRY_STAGE: dict[str, Any] = STAGE | {
     "retries": REGISTRY_RETRIES,
     "retry_delay_seconds": REGISTRY_RETRY_DELAY,
     "retry_condition_fn": registry_error,

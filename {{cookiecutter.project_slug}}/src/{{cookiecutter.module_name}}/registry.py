@@ -131,15 +131,17 @@ def register(
     name = settings.registry.model_name
     with failing_closed(f"registering {name}"):
         client = connect(settings)
-        model_version = _version_of_run(client, name, run.run_id)
-        created = model_version is None
-        if created:
+        existing = _version_of_run(client, name, run.run_id)
+        if existing is None:
             # Proves write access to the model before the claim: a refused identity must not
             # leave a claim behind that blocks the registrar.
             _mark_registering(client, name, run.run_id)
-        if created and not _claim(client, run.run_id):
-            model_version, created = _await_version(client, name, run.run_id, wait), False
-        if created:
+            if not _claim(client, run.run_id):
+                existing = _await_version(client, name, run.run_id, wait)
+        created = existing is None
+        if existing is not None:
+            model_version = existing
+        else:
             # The digest goes in with the version: no later write is needed (or allowed, by the
             # server's guard) to record what the version is made of.
             tags = tags | {model_files.DIGEST_TAG: files_digest(run.model_uri)}

@@ -6,7 +6,7 @@ import json
 import os
 import socket
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +99,7 @@ def log_training_run(
     figures: Callable[[], list[Path]],
     metadata: dict[str, Any],
     documents: dict[str, dict[str, Any]] | None = None,
-    children: list[tuple[dict[str, Any], dict[str, float]]] = (),
+    children: Sequence[tuple[dict[str, Any], dict[str, float]]] = (),
 ) -> LoggedRun:
     """One MLflow run: params, metrics, the data input (``dataset``, from training_dataset),
     ``documents`` (JSON artifacts by path, e.g. the monitoring reference), a child run per
@@ -191,7 +191,7 @@ def end_abandoned(settings: Settings) -> None:
     note.unlink(missing_ok=True)
 
 
-def _log_children(children: list[tuple[dict[str, Any], dict[str, float]]], checkpoint) -> None:
+def _log_children(children: Sequence[tuple[dict[str, Any], dict[str, float]]], checkpoint) -> None:
     """One nested run per (params, metrics): the candidates of a search."""
     for number, (params, metrics) in enumerate(children, start=1):
         checkpoint()
@@ -207,8 +207,8 @@ def log_run(
     params: dict[str, Any],
     metrics: dict[str, float],
     tags: dict[str, str],
-    files: list[Path] = (),
-    children: list[tuple[dict[str, Any], dict[str, float]]] = (),
+    files: Sequence[Path] = (),
+    children: Sequence[tuple[dict[str, Any], dict[str, float]]] = (),
 ) -> LoggedRun:
     """A run without a model (a search, a monitoring or evaluation run), in the experiment of
     this identity (``experiment_name``); it writes nothing to any logged model, which least
@@ -252,13 +252,14 @@ def training_dataset(settings: Settings, frame: Any, digest: str) -> Any:
     just validated against the declared schema, so a sample carries the same column types; the
     profile (rows, values) is the whole frame's.
     """
+    from mlflow.data.pandas_dataset import from_pandas
     from mlflow.entities import Dataset
 
     with warnings.catch_warnings():
         # MLflow registers the local-file source class twice and warns about its own choice.
         warnings.filterwarnings("ignore", message="The specified dataset source")
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        sample = mlflow.data.from_pandas(
+        sample = from_pandas(
             contract.as_double(frame.head(1000)),
             source=str(settings.data.path),
             targets=settings.data.target,

@@ -20,6 +20,7 @@ the model leans on (its share of the permutation importance measured at training
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -71,7 +72,7 @@ def _describe(kind: str, values: pd.Series, sample: pd.Series) -> dict[str, Any]
 
 
 def profile(
-    dtypes: dict[str, str],
+    dtypes: Mapping[str, str],
     frame: pd.DataFrame,
     predict,
     task: str,

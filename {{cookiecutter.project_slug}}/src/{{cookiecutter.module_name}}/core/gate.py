@@ -49,6 +49,10 @@ def _default(value: float | None, fallback: float | None) -> float | None:
     return fallback if value is None else value
 
 
+def _tolerance(value: float | None, fallback: float) -> float:
+    return fallback if value is None else value
+
+
 def decide(
     gate: GateSettings,
     task: str,
@@ -68,7 +72,7 @@ def decide(
         meets = True
         if criterion.threshold is not None:
             meets = value >= criterion.threshold if higher else value <= criterion.threshold
-        tolerance = _default(criterion.max_regression, gate.max_regression)
+        tolerance = _tolerance(criterion.max_regression, gate.max_regression)
         reference = None if production is None else production.get(criterion.metric)
         no_regression = None
         if reference is not None:
@@ -122,7 +126,7 @@ def cells(check: Check) -> tuple[str, str, str]:
     if not check.meets_threshold:
         outcome += " (threshold)"
     if check.beats_baseline is False:
-        outcome += f" (skill over baseline below {check.margin * 100:.0f}%)"
+        outcome += f" (skill over baseline below {(check.margin or 0.0) * 100:.0f}%)"
     if check.no_regression is False:
         outcome += f" (regressed more than {check.tolerance:g})"
     return threshold, baseline, outcome

@@ -10,7 +10,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..schema import NUMERIC, TEMPORAL
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 TRUE = ("true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y", "t", "T", "1", "1.0")
 FALSE = ("false", "False", "FALSE", "no", "No", "NO", "n", "N", "f", "F", "0", "0.0")
 # Every form a bool column may hold, mapped to 0/1: text forms, numbers and real booleans.
-BOOL_VALUES = {**dict.fromkeys(TRUE, 1.0), **dict.fromkeys(FALSE, 0.0)}
+BOOL_VALUES: dict[str | bool, float] = {**dict.fromkeys(TRUE, 1.0), **dict.fromkeys(FALSE, 0.0)}
 BOOL_VALUES |= {True: 1.0, False: 0.0}  # 1 == True and 0 == False: numbers map as well
 CALENDAR = {
     "date": ("year", "month", "day", "day_of_week", "day_of_year"),
@@ -142,7 +142,7 @@ def type_detail(dtype: str, fmt: str | None, example: object) -> str:
     return "blank values (only spaces)"
 
 
-def _fraction(value: object) -> bool:
+def _fraction(value: Any) -> bool:
     """Whether ``value`` is a finite number with a fractional part (59.24, "59.24")."""
     try:
         number = float(value)  # numpy scalars, Python numbers and numeric text alike

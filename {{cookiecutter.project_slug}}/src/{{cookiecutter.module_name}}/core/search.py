@@ -187,9 +187,10 @@ def describe(result: SearchResult) -> str:
     return "\n".join(lines)
 
 
-def logged_params(model: ModelSettings, found: SearchResult) -> dict[str, Any]:
+def logged_params(
+    model: ModelSettings, search: SearchSettings, found: SearchResult
+) -> dict[str, Any]:
     """The params of a run that searched: the estimator's, the winner's, and the search's."""
-    search = model.search
     return {
         "estimator": model.estimator,
         **model.params,

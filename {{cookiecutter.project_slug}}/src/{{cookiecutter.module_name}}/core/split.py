@@ -94,7 +94,7 @@ def _rows(frame: pd.DataFrame, labels: pd.Series, train, test, consume: bool) ->
     labels share each side's index (one index object instead of two equal ones)."""
     import pandas as pd
 
-    sides = []
+    sides: list[tuple[Any, Any, dict[str, Any]]] = []
     for positions in (train, test):
         index = frame.index.take(positions)
         sides.append((positions, index, {}))

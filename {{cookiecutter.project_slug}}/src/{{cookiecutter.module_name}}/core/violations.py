@@ -52,7 +52,8 @@ class ValidationReport:
 
     def as_dict(self) -> dict[str, Any]:
         """The report as reports/validation.json holds it."""
-        body = {"passed": self.passed, "rows": self.rows, "columns": self.columns}
+        body: dict[str, Any] = {"passed": self.passed, "rows": self.rows}
+        body["columns"] = self.columns
         body["missing_target_dropped"] = self.missing_target
         body["violations"] = [asdict(v) for v in self.violations]
         body["warnings"] = self.warnings

@@ -37,7 +37,9 @@ def evaluate(
     them; raise PerformanceDecay when a criterion fails."""
     from ..core.metrics import add_relative, score
 
-    model, contract_, version, frame = scored_input(settings, schema, source, alias, labels=True)
+    model, contract_, version, frame = scored_input(
+        settings, source, alias, target_dtype=schema.columns[settings.data.target].dtype
+    )
     target = settings.data.target
     if target not in frame.columns:
         raise DataError(f"{source}: no column {target!r} (data.target): evaluation needs labels")
@@ -88,7 +90,11 @@ def evaluate(
         name=f"evaluate-v{version.version}",
         params={"input": str(source)},
         metrics={**metrics, "rows": float(len(labelled)), "passed": float(result.passed)},
-        tags={"kind": "evaluation", **version_link(version), "input_sha256": body["input_sha256"]},
+        tags={
+            "kind": "evaluation",
+            **version_link(version),
+            "input_sha256": str(body["input_sha256"]),
+        },
         files=paths,
     )
     if not result.passed:

@@ -40,7 +40,7 @@ def model_card(settings: Settings, alias: str | None = None, number: int | None 
     metrics, params, data and lineage."""
     name = settings.registry.model_name
     model_version = registry.resolve(settings, alias, number)
-    params, metrics, _ = tracking.run_details(settings, model_version.run_id)
+    params, metrics, _ = tracking.run_details(settings, str(model_version.run_id))
     with tempfile.TemporaryDirectory() as scratch:
         files = registry.verified_files(settings, model_version, Path(scratch) / "model")
     tags = model_version.tags

@@ -33,7 +33,7 @@ def main(args: argparse.Namespace, settings: Settings, schema: Schema) -> str:
 def monitor(settings: Settings, source: Path, alias: str | None = None) -> dict[str, Any]:
     """Compare ``source`` with the reference profile of the model behind ``alias``; write
     reports/drift.json and drift.html; log both; raise DriftDetected past the thresholds."""
-    model, contract_, version, frame = scored_input(settings, None, source, alias, labels=False)
+    model, contract_, version, frame = scored_input(settings, source, alias)
     reference = tracking.load_reference(version.run_id)
     with timed("monitor"):
         checked = check_contract(contract_, frame, source)
@@ -76,16 +76,13 @@ def monitor(settings: Settings, source: Path, alias: str | None = None) -> dict[
 
 
 def scored_input(
-    settings: Settings, schema: Schema | None, source: Path, alias: str | None, labels: bool
-):
-    """The model behind ``alias``, its version, and ``source`` read and checked against the
-    model's contract (with the target column when ``labels``)."""
+    settings: Settings, source: Path, alias: str | None, target_dtype: str | None = None
+) -> tuple[Any, dict[str, Any], Any, pd.DataFrame]:
+    """The model behind ``alias``, its contract and version, and ``source`` read with the
+    contract's types (and the target column's, ``target_dtype``, when it holds labels)."""
     alias = alias or settings.registry.production_alias
     model, contract_, version = load_for_prediction(settings, alias)
-    extra = {}
-    if labels:
-        target = settings.data.target
-        extra[target] = schema.columns[target].dtype
+    extra = {settings.data.target: target_dtype} if target_dtype else {}
     frame = read_input(settings, source, contract_, extra)
     return model, contract_, version, frame
 

@@ -15,10 +15,9 @@ import argparse
 import os
 from dataclasses import dataclass
 
-import requests
-
+from .. import access
 from ..config import Settings, tracking_uri
-from ..errors import RegistryError, UsageError
+from ..errors import UsageError
 from ..schema import Schema
 
 
@@ -47,51 +46,6 @@ def username(settings: Settings, role: Role) -> str:
     return f"{settings.registry.model_name}-{role.name}"
 
 
-class _Server:
-    def __init__(self, uri: str, admin: tuple[str, str]) -> None:
-        self.uri, self.admin = uri.rstrip("/"), admin
-
-    def call(self, method: str, path: str, body: dict, exists_ok: bool = False) -> dict | None:
-        """The JSON answer; None when ``exists_ok`` and the resource already exists."""
-        try:
-            response = requests.request(
-                method, f"{self.uri}{path}", json=body, auth=self.admin, timeout=30
-            )
-        except requests.RequestException as error:
-            raise RegistryError(f"{method} {path}: {error}") from None
-        if response.ok:
-            return response.json() if response.content else {}
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {"message": response.text.strip()[:200]}
-        if exists_ok and answer.get("error_code") == "RESOURCE_ALREADY_EXISTS":
-            return None
-        message = str(answer.get("message", "")).splitlines()[0] if answer.get("message") else ""
-        raise RegistryError(f"{method} {path}: {response.status_code} {message}".strip())
-
-
-def _experiment_id(server: _Server, name: str) -> str:
-    server.call("POST", "/api/2.0/mlflow/experiments/create", {"name": name}, exists_ok=True)
-    found = requests.get(
-        f"{server.uri}/api/2.0/mlflow/experiments/get-by-name",
-        params={"experiment_name": name},
-        auth=server.admin,
-        timeout=30,
-    )
-    if not found.ok:
-        raise RegistryError(f"GET experiments/get-by-name {name}: {found.status_code}")
-    return found.json()["experiment"]["experiment_id"]
-
-
-def _grant(server: _Server, target: dict, permission: str) -> None:
-    """Grant ``permission`` on ``target``, replacing an earlier grant (the API does not upsert)."""
-    path = "/api/3.0/mlflow/users/permissions"
-    if server.call("POST", f"{path}/grant", target | {"permission": permission}, True) is None:
-        server.call("POST", f"{path}/revoke", target)
-        server.call("POST", f"{path}/grant", target | {"permission": permission})
-
-
 def main(args: argparse.Namespace, settings: Settings, schema: Schema) -> str:
     return run(settings, dry_run=args.print)
 
@@ -111,25 +65,25 @@ def run(settings: Settings, dry_run: bool = False) -> str:
     uri = tracking_uri(settings)
     if not uri.startswith(("http://", "https://")):
         raise UsageError(f"roles need a tracking server: MLFLOW_TRACKING_URI is {uri}")
-    admin = (os.environ.get("MLFLOW_TRACKING_USERNAME"), os.environ.get("MLFLOW_TRACKING_PASSWORD"))
-    if not all(admin):
+    admin = os.environ.get("MLFLOW_TRACKING_USERNAME")
+    admin_password = os.environ.get("MLFLOW_TRACKING_PASSWORD")
+    if not (admin and admin_password):
         raise UsageError("set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (an admin)")
     passwords = {r.name: os.environ.get(f"MLFLOW_{r.name.upper()}_PASSWORD") for r in ROLES}
     if missing := [f"MLFLOW_{name.upper()}_PASSWORD" for name, pw in passwords.items() if not pw]:
         raise UsageError(f"set {', '.join(missing)} (the new users' passwords)")
-    server = _Server(uri, admin)
-    experiment_ids = _experiment_id(server, experiment), _experiment_id(server, pull_requests)
-    server.call("POST", "/api/2.0/mlflow/registered-models/create", {"name": model}, True)
+    experiment_ids = (
+        access.experiment_id(settings, experiment),
+        access.experiment_id(settings, pull_requests),
+    )
+    access.create_model(settings, model)
     for role in ROLES:
-        user = {"username": username(settings, role), "password": passwords[role.name]}
-        if server.call("POST", "/api/2.0/mlflow/users/create", user, exists_ok=True) is None:
-            server.call("PATCH", "/api/2.0/mlflow/users/update-password", user)
+        user = username(settings, role)
+        access.set_user(settings, user, str(passwords[role.name]))
         for resource_type, resource_id, permission in (
             ("experiment", experiment_ids[0], role.experiment),
             ("experiment", experiment_ids[1], role.pull_requests),
             ("registered_model", model, role.model),
         ):
-            target = {"username": user["username"], "resource_type": resource_type}
-            target |= {"resource_id": resource_id}
-            _grant(server, target, permission)
+            access.grant(settings, user, resource_type, resource_id, permission)
     return "created or updated on " + uri + ":\n" + "\n".join(plan)

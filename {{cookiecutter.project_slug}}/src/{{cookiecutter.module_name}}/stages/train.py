@@ -36,7 +36,8 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
     with timed("imports"):
         preload(settings.model)
     owned = frame is None  # read here: nothing else needs the frame after the split
-    frame = validate(settings, schema) if owned else frame
+    if frame is None:
+        frame = validate(settings, schema)
     reports.clear_outputs(settings, "train")
     target, seed, task = settings.data.target, settings.data.seed, settings.task
     tags = current_commit().tags() | {"config_sha256": config_sha256(settings, schema)}
@@ -66,10 +67,11 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
         warning("Unversioned data", reason)
     params = {"estimator": settings.model.estimator, **settings.model.params}
     children = []
-    if found:
+    if found is not None and search is not None:
         from ..core.search import child_runs, logged_params
 
-        params, children = logged_params(settings.model, found), child_runs(found)
+        params = logged_params(settings.model, search, found)
+        children = child_runs(found)
         metrics |= found.metrics()
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
     predicted = pipeline.predict(parts.x_test)

@@ -52,7 +52,7 @@ def tune(settings: Settings, schema: Schema) -> Any:
     tracking.log_run(
         settings,
         name="tune",
-        params=logged_params(settings.model, found),
+        params=logged_params(settings.model, search, found),
         metrics=found.metrics(),
         tags={"kind": "tune", **current_commit().tags(), **lineage.lineage(settings.data.path)},
         files=[path],
