@@ -289,13 +289,12 @@ sys.exit(main(["train"]))
 """
 
 
-def test_a_training_run_cancelled_while_the_model_is_logged_ends_failed(
-    project: Path, tmp_path: Path
-) -> None:
-    assert main(["data"]) == 0
-    logged = tmp_path / "model-logged"
+def _training_until_its_model_is_logged(script: str, scratch: Path) -> subprocess.Popen:
+    """Start ``script`` (a training whose model logging then waits) and return once the model
+    is logged, with the run still open."""
+    logged = scratch / "model-logged"
     train = subprocess.Popen(
-        [sys.executable, "-c", _TRAIN_CANCELLED_WHILE_LOGGING_THE_MODEL, str(logged)],
+        [sys.executable, "-c", script, str(logged)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -305,6 +304,14 @@ def test_a_training_run_cancelled_while_the_model_is_logged_ends_failed(
         assert train.poll() is None, "training ended before its model was logged"
         assert time.monotonic() < deadline, "the model was never logged"
         time.sleep(0.02)
+    return train
+
+
+def test_a_training_run_cancelled_while_the_model_is_logged_ends_failed(
+    project: Path, tmp_path: Path
+) -> None:
+    assert main(["data"]) == 0
+    train = _training_until_its_model_is_logged(_TRAIN_CANCELLED_WHILE_LOGGING_THE_MODEL, tmp_path)
     assert _run_statuses(project) == ["RUNNING"]
 
     train.send_signal(signal.SIGTERM)
@@ -325,18 +332,7 @@ def test_a_run_killed_outright_is_ended_failed_by_the_next_command(
     project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["data"]) == 0
-    logged = tmp_path / "model-logged"
-    train = subprocess.Popen(
-        [sys.executable, "-c", _TRAIN_KILLED_WHILE_LOGGING, str(logged)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 300
-    while not logged.exists():
-        assert train.poll() is None, "training ended before its model was logged"
-        assert time.monotonic() < deadline, "the model was never logged"
-        time.sleep(0.02)
+    train = _training_until_its_model_is_logged(_TRAIN_KILLED_WHILE_LOGGING, tmp_path)
     train.kill()  # SIGKILL: no handler, no cleanup, as the out-of-memory killer does it
     train.communicate(timeout=60)
     assert _run_statuses(project) == ["RUNNING"]
