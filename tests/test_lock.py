@@ -252,7 +252,10 @@ def test_docker_build_stage_installs_from_the_lock_on_the_host(
     assert {name: v for name, v in installed.items() if v not in versions.get(name, ())} == {}
     assert "mlflow" in installed
     assert "pytest" not in installed
-    assert "lock-all" in installed  # the project itself, as a wheel
+    # The project itself, as a wheel: importable from the venv, not from the source tree.
+    probe = "import lock_all; print(lock_all.__file__)"
+    found = run([str(tmp_path / "opt-venv" / "bin" / "python"), "-c", probe], cwd=tmp_path)
+    assert found.stdout.startswith(str(tmp_path / "opt-venv")), found.stdout + found.stderr
 
 
 @pytest.mark.slow
