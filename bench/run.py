@@ -277,7 +277,8 @@ def workflow_overhead(out: Path) -> dict:
 
 
 def install_times(out: Path) -> dict:
-    """`make install` into a fresh venv: uv and pip, each with a cold then a warm cache."""
+    """`make install` into a fresh venv from uv.lock, cold then warm cache: with uv on PATH, and
+    without (UV=: pip installs the pinned uv into the venv, which installs the rest)."""
     results = {}
     for installer in ("uv", "pip"):
         cache = out / "install-cache" / installer
@@ -286,9 +287,7 @@ def install_times(out: Path) -> dict:
             project = out / "install" / f"{installer}-{state}"
             shutil.rmtree(project.parent / project.name, ignore_errors=True)
             project = bake(project, {"project_name": "bench-install"})
-            env = (
-                {"UV_CACHE_DIR": str(cache)} if installer == "uv" else {"PIP_CACHE_DIR": str(cache)}
-            )
+            env = {"UV_CACHE_DIR": str(cache), "PIP_CACHE_DIR": str(cache / "pip")}
             args = ["make", "install"] + ([] if installer == "uv" else ["UV="])
             results[f"{installer}_{state}_s"] = round(timed(args, project, env), 1)
     return results

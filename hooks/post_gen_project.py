@@ -1,5 +1,6 @@
 """Prune the optional parts the answers did not choose, record where the project came from
-(.cruft.json, for `make update`), make it a git repository, then print the next steps.
+(.cruft.json, for `make update`), lock the dependencies (uv.lock, when uv and the package index
+answer in time), make it a git repository, then print the next steps.
 
 cruft renders the template again to compute an update: there (its context has ``_commit``) the
 hook only prunes, so the renders it compares hold neither a repository nor a .cruft.json.
@@ -18,6 +19,9 @@ LICENSES_DIR = Path("licenses")
 CRUFT_FILE = Path(".cruft.json")
 # Files the user owns once the project exists: `make update` never patches them.
 CRUFT_SKIP = ["config/schema.yaml", "data/raw"]
+# Seconds `uv lock` may take (a few with a warm cache, under a minute cold); past them the render
+# goes on without uv.lock and the next steps say `make lock`.
+LOCK_TIMEOUT = 120
 
 
 def _remove(*paths: str) -> None:
@@ -100,6 +104,22 @@ def write_cruft_file(answers: dict[str, str]) -> bool:
     return True
 
 
+def lock_dependencies(timeout: float = LOCK_TIMEOUT) -> str | None:
+    """uv.lock with every dependency of every extra; None when locked, else why not."""
+    uv = shutil.which("uv")
+    if uv is None:
+        return "uv not found"
+    try:
+        done = subprocess.run(
+            [uv, "lock", "--quiet"], capture_output=True, text=True, timeout=timeout, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return f"uv lock took longer than {timeout:g} s"
+    if done.returncode != 0:
+        return next((line for line in done.stderr.splitlines() if line.strip()), "uv lock failed")
+    return None
+
+
 def init_git(answers: dict[str, str]) -> str:
     """A repository on main with everything committed; the line saying what happened."""
     if shutil.which("git") is None:
@@ -120,14 +140,18 @@ def init_git(answers: dict[str, str]) -> str:
     return "git repository on main with the first commit"
 
 
-def next_steps(answers: dict[str, str], git_line: str | None, cruft: bool) -> str:
-    """What to do next, for the options chosen."""
+def next_steps(
+    answers: dict[str, str], git_line: str | None, cruft: bool, unlocked: str | None = None
+) -> str:
+    """What to do next, for the options chosen; ``unlocked`` says why there is no uv.lock."""
     slug = answers["project_slug"]
     lines = [f"Created {slug}" + (f" ({git_line})." if git_line else "."), "Next steps:"]
     steps = [f"cd {slug}"]
+    if unlocked is not None:
+        steps.append(f"make lock         # uv.lock, then commit it (not locked now: {unlocked})")
     if git_line is None:
         steps.append("git init && git add -A && git commit -m 'Initial commit'   # see README")
-    steps.append("make install      # virtual environment with the project and its dev tools")
+    steps.append("make install      # virtual environment with the versions uv.lock pins")
     steps.append("make pipeline     # validate -> train -> gate -> register, on the sample")
     steps.append("make promote      # alias production on the version the pipeline registered")
     if answers["serving"] == "fastapi":
@@ -166,8 +190,9 @@ def main(answers: dict[str, str]) -> int:
     if "_commit" in answers:  # cruft rendering (create or update): cruft keeps its own state
         return 0
     cruft = write_cruft_file(answers)
+    unlocked = lock_dependencies()  # before the first commit, so that it holds uv.lock
     git_line = init_git(answers) if answers.get("git_init", "y") == "y" else None
-    print(next_steps(answers, git_line, cruft))
+    print(next_steps(answers, git_line, cruft, unlocked))
     return 0
 
 

@@ -16,6 +16,13 @@ from filelock import FileLock
 from tests.helpers import TEMPLATE_DIR, Combo, bake, run, tool, tools_env
 from tests.team_stack import TeamStack
 
+# The post-generation hook of every render (bake() runs it in this process) locks with the uv
+# it finds on PATH: the dev tools' own. github.com is unreachable here, so uv is told not to try
+# downloading a Python it lacks (a render for one then has no uv.lock, as tests/test_lock.py
+# expects) rather than retrying for seconds first.
+os.environ.update(tools_env())
+os.environ.setdefault("UV_PYTHON_DOWNLOADS", "never")
+
 # Persistent across runs so the generated projects' dependencies install once per machine;
 # GENERATED_VENV points it elsewhere (CI uses a fresh one per clone anyway).
 SHARED_VENV = Path(os.environ.get("GENERATED_VENV", TEMPLATE_DIR / ".cache" / "generated-venv"))

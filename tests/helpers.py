@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -117,6 +118,17 @@ def tool(name: str) -> str:
     if not path.exists():
         raise FileNotFoundError(f"{name} not installed: pip install -r requirements-dev.txt")
     return str(path)
+
+
+@functools.cache
+def can_lock(python_version: str) -> bool:
+    """Whether uv finds an interpreter for ``requires-python = ">=python_version"`` here, which
+    `uv lock` needs: the post-generation hook writes uv.lock exactly then."""
+    found = run(
+        [tool("uv"), "python", "find", "--no-python-downloads", f">={python_version}"],
+        cwd=TEMPLATE_DIR,
+    )
+    return found.returncode == 0
 
 
 def tools_env() -> dict[str, str]:

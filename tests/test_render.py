@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import TEMPLATE_DIR, Combo, bake, files_under, run, tool, tools_env
+from tests.helpers import (
+    TEMPLATE_DIR,
+    Combo,
+    bake,
+    can_lock,
+    files_under,
+    run,
+    tool,
+    tools_env,
+)
 
 PYTHONS = ["3.11", "3.12", "3.13", "3.14"]
 LICENSES = ["MIT", "BSD-3-Clause", "Apache-2.0", "Not open source"]
@@ -173,6 +182,8 @@ def expected_files(combo: Combo) -> set[str]:
         files |= DVC_FILES
     if combo.open_source_license != "Not open source":
         files.add("LICENSE")
+    if can_lock(combo.python_version):  # else the next steps say `make lock` (tests/test_lock.py)
+        files.add("uv.lock")
     return {name.format(module=combo.module) for name in files}
 
 
@@ -302,7 +313,8 @@ def test_pre_commit_runs_the_pinned_linters_of_the_venv_offline(baked) -> None:
         scripts.add(script.removeprefix(".venv/bin/"))
     linters = {"ruff"} if combo.linting == "ruff" else {"black", "isort", "flake8"}
     assert scripts == linters | HYGIENE_SCRIPTS
-    assert set(pins) == linters | {"cruft", "pre-commit", "pre-commit-hooks"}
+    # uv: the one make install puts into the venv when none is on PATH.
+    assert set(pins) == linters | {"cruft", "pre-commit", "pre-commit-hooks", "uv"}
 
 
 def test_ci_matrix_covers_minimum_and_newest_python(baked) -> None:
@@ -463,6 +475,7 @@ def test_template_repository_workflow_passes_actionlint_and_zizmor() -> None:
 MAKE_TARGETS = {
     "help",
     "install",
+    "lock",
     "update",
     "update-check",
     "example-input",

@@ -476,7 +476,8 @@ def test_the_server_image_runs_the_projects_mlflow() -> None:
 
 def test_dependabot_moves_the_mlflow_pin_and_the_server_image_together() -> None:
     updates = yaml.safe_load((PROJECT_ROOT / ".github" / "dependabot.yml").read_text())["updates"]
-    pip = next(u for u in updates if u["package-ecosystem"] == "pip")
+    # uv moves the pin in pyproject.toml and uv.lock together.
+    python = next(u for u in updates if u["package-ecosystem"] == "uv")
     docker = next(u for u in updates if u["package-ecosystem"] == "docker")
     assert "/mlflow-server" in docker["directories"]
-    assert pip["multi-ecosystem-group"] == docker["multi-ecosystem-group"]
+    assert python["multi-ecosystem-group"] == docker["multi-ecosystem-group"]
