@@ -312,6 +312,7 @@ def test_pre_commit_runs_the_pinned_linters_of_the_venv_offline(baked) -> None:
         assert script.startswith(".venv/bin/"), hook["id"]
         scripts.add(script.removeprefix(".venv/bin/"))
     linters = {"ruff"} if combo.linting == "ruff" else {"black", "isort", "flake8"}
+    linters |= {"mypy"}  # both variants type-check src/
     assert scripts == linters | HYGIENE_SCRIPTS
     # uv: the one make install puts into the venv when none is on PATH.
     assert set(pins) == linters | {"cruft", "pre-commit", "pre-commit-hooks", "uv"}
