@@ -150,3 +150,22 @@ def test_train_logs_every_figure_of_the_task_and_the_report_lists_them(
     assert "https://github.example/team/project/actions/runs/4242" in report
     for path in expected:
         assert f"- `{path}`" in report
+
+
+def test_many_classes_get_curves_of_the_largest_only(tmp_path: Path) -> None:
+    labels = [f"class-{number:02d}" for number in range(figures.TOP_CLASSES + 4)]
+    x, y = _table(labels, rows=2000)
+    y[:300] = "class-00"  # the largest class by far
+    model = LogisticRegression().fit(x, y)
+    answers = outputs("classification", model, x)
+
+    curves = figures.one_vs_rest(y.to_numpy(), answers)
+
+    assert len(curves) == figures.TOP_CLASSES
+    assert curves[0][0] == "class-00"
+    names = [name for name, _, _ in curves]
+    assert names == sorted(names)  # in the model's order
+    counts = y.value_counts()
+    assert min(counts[name] for name in names) >= max(
+        counts[name] for name in labels if name not in names
+    )

@@ -26,6 +26,7 @@ FIGURES = {
     "regression": ("residuals.png", "predicted_vs_actual.png", "permutation_importance.png"),
 }
 TOP_FEATURES = 20  # bars in the importance plot
+TOP_CLASSES = 10  # curves per plot: the classes with the most test rows
 CALIBRATION_BINS = 10
 
 
@@ -62,7 +63,10 @@ def _classification(y_test: pd.Series, answers: Outputs, plt: Any) -> dict[str, 
     curves = one_vs_rest(np.asarray(y_test), answers)
     if not curves:
         return drawn
-    suffix = " (test split, one-vs-rest)" if len(curves) > 1 else " (test split)"
+    suffix, classes = " (test split)", len(answers.classes)
+    if classes > 2:
+        some = f", {len(curves)} of {classes} classes" if len(curves) < classes else ""
+        suffix = f" (test split, one-vs-rest{some})"
     roc, pr = plt.subplots(figsize=(5, 4)), plt.subplots(figsize=(5, 4))
     for name, truth, scores in curves:
         # Positional scores: the keyword's name changed across scikit-learn versions.
@@ -92,8 +96,9 @@ def _classification(y_test: pd.Series, answers: Outputs, plt: Any) -> dict[str, 
 
 def one_vs_rest(y_test: np.ndarray, answers: Outputs) -> list[tuple[str, np.ndarray, Any]]:
     """(class, 1 where y_test is that class, the model's score for it) per curve to draw: the
-    positive (second) class of two, else every class that the test split holds alongside
-    others. None when the model has no score per class or the split holds a single class."""
+    positive (second) class of two, else each class that the test split holds alongside others
+    (the TOP_CLASSES with the most rows, in the model's order). None when the model has no score
+    per class or the split holds a single class."""
     scores, classes = answers.scores, answers.classes
     if scores is None or len(np.unique(y_test)) < 2:
         return []
@@ -105,6 +110,9 @@ def one_vs_rest(y_test: np.ndarray, answers: Outputs) -> list[tuple[str, np.ndar
         truth = (y_test == label).astype(int)
         if 0 < truth.sum() < len(truth):
             curves.append((str(label), truth, scores[:, column]))
+    if len(curves) > TOP_CLASSES:
+        largest = sorted(range(len(curves)), key=lambda number: -curves[number][1].sum())
+        curves = [curves[number] for number in sorted(largest[:TOP_CLASSES])]
     return curves
 
 
