@@ -17,7 +17,10 @@ from sklearn.svm import LinearSVC
 
 from {{ cookiecutter.module_name }} import figures
 from {{ cookiecutter.module_name }}.cli import main
+from {{ cookiecutter.module_name }}.config import load_settings
 from {{ cookiecutter.module_name }}.core.metrics import outputs
+from {{ cookiecutter.module_name }}.stages.gate import figure_links
+from {{ cookiecutter.module_name }}.tracking import LoggedRun
 
 PNG = b"\x89PNG\r\n\x1a\n"
 IMPORTANCE = {"a": 0.7, "b": 0.2, "c": 0.1}
@@ -169,3 +172,15 @@ def test_many_classes_get_curves_of_the_largest_only(tmp_path: Path) -> None:
     assert min(counts[name] for name in names) >= max(
         counts[name] for name in labels if name not in names
     )
+
+
+def test_with_a_tracking_server_the_report_links_each_figure_in_its_ui(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://mlflow.example/")
+    run = LoggedRun("r1", "models:/m-1", "3")
+
+    links = figure_links(load_settings(), run, ["figures/roc_curve.png"])
+
+    page = "https://mlflow.example/#/experiments/3/runs/r1/artifactPath/figures/roc_curve.png"
+    assert links == [f"[`figures/roc_curve.png`]({page})"]

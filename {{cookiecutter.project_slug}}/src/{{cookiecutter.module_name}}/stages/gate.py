@@ -56,7 +56,7 @@ def run_gate(
             production_label=label,
             data_lines=_data_lines(settings, record),
             run_line=_run_link(settings, run),
-            figure_lines=_figure_links(settings, run, record.get("figures", [])),
+            figure_lines=figure_links(settings, run, record.get("figures", [])),
             figures_note=_figures_note(settings),
         )
         reports.write_text(settings.reports_dir / "report.md", report)
@@ -133,7 +133,7 @@ def _run_link(settings: Settings, run: tracking.LoggedRun) -> str:
     return _run_url(settings, run) or f"run `{run.run_id}` (`make mlflow-ui` to browse)"
 
 
-def _figure_links(settings: Settings, run: tracking.LoggedRun, figures: list[str]) -> list[str]:
+def figure_links(settings: Settings, run: tracking.LoggedRun, figures: list[str]) -> list[str]:
     """Each of the run's figures (artifact paths, from reports/metrics.json): a link to it in the
     tracking server's UI when there is one, else its artifact path."""
     url = _run_url(settings, run)
