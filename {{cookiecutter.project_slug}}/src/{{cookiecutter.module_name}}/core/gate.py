@@ -5,6 +5,7 @@ Pure, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import GateSettings
@@ -135,7 +136,7 @@ def report_markdown(
     production_label: str,
     data_lines: list[str],
     run_line: str,
-    figure_lines: list[str] = (),
+    figure_lines: Sequence[str] = (),
     figures_note: str = "",
 ) -> str:
     """The PR-comment report: verdict, metric table, data summary, run link and the training
