@@ -151,3 +151,24 @@ def test_report_has_table_and_verdict() -> None:
     )
     assert "| log_loss | 0.3000 | 0.5000 (+40%) | 0.2000 | ≤ 0.5 | pass |" in text
     assert "- 150 rows" in text
+
+
+def test_report_lists_the_run_figures_and_where_they_are() -> None:
+    result = decide(GATE, "classification", {"accuracy": 0.9, "log_loss": 0.2}, None, None)
+    text = report_markdown(
+        result,
+        title="demo",
+        production_label="none yet",
+        data_lines=["150 rows"],
+        run_line="run `abc`",
+        figure_lines=["`figures/roc_curve.png`", "`figures/calibration_curve.png`"],
+        figures_note="run artifacts; also in `reports/figures/`",
+    )
+    assert text.endswith(
+        "**Figures** (run artifacts; also in `reports/figures/`)\n\n"
+        "- `figures/roc_curve.png`\n- `figures/calibration_curve.png`\n"
+    )
+    without = report_markdown(
+        result, title="demo", production_label="none", data_lines=[], run_line="run `abc`"
+    )
+    assert "**Figures**" not in without

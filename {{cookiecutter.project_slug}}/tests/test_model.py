@@ -15,22 +15,18 @@ from scipy import sparse
 
 from {{ cookiecutter.module_name }} import config, data
 from {{ cookiecutter.module_name }}.cli import main
-from {{ cookiecutter.module_name }}.core import features, metrics, split
-from {{ cookiecutter.module_name }}.core.metrics import score
+from {{ cookiecutter.module_name }}.core import drift, features, metrics, split
+from {{ cookiecutter.module_name }}.core.metrics import outputs, score
 from {{ cookiecutter.module_name }}.core.model import build_pipeline
 from {{ cookiecutter.module_name }}.core.validation import validate
 from {{ cookiecutter.module_name }}.errors import ConfigError
-from {{ cookiecutter.module_name }}.figures import write_figures
+from {{ cookiecutter.module_name }}.figures import FIGURES, write_figures
 from {{ cookiecutter.module_name }}.metric_names import HIGHER_IS_BETTER
 from {{ cookiecutter.module_name }}.schema import load_schema
 
 CASES = {
-    "classification": (
-        "sklearn.ensemble.RandomForestClassifier",
-        {"n_estimators": 20},
-        ["confusion_matrix.png"],
-    ),
-    "regression": ("sklearn.linear_model.Ridge", {}, ["residuals.png", "predicted_vs_actual.png"]),
+    "classification": ("sklearn.ensemble.RandomForestClassifier", {"n_estimators": 20}),
+    "regression": ("sklearn.linear_model.Ridge", {}),
 }
 ESTIMATORS = {
     "classification": ["sklearn.linear_model.LogisticRegression"],
@@ -48,7 +44,7 @@ SCHEMA_TEXT = {
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
 def test_sample_trains_scores_and_plots(tmp_path: Path, task: str) -> None:
-    estimator, params, expected_figures = CASES[task]
+    estimator, params = CASES[task]
     frame = data.read_csv(data.write_sample(task, tmp_path / "sample.csv"))
     schema_path = tmp_path / "schema.yaml"
     schema_path.write_text(SCHEMA_TEXT[task] + "max_duplicate_rows: 1\n")
@@ -61,12 +57,13 @@ def test_sample_trains_scores_and_plots(tmp_path: Path, task: str) -> None:
     )
     model.fit(parts.x_train, parts.y_train)
     metrics = score(task, model, parts.x_test, parts.y_test)
-    predicted = model.predict(parts.x_test)
-    figures = write_figures(task, parts.y_test, predicted, tmp_path / "figures")
+    answers = outputs(task, model, parts.x_test)
+    importance = drift.importance(model, parts.x_test, parts.y_test, task, 0)
+    figures = write_figures(task, parts.y_test, answers, importance, tmp_path / "figures")
 
     # rmse_vs_baseline needs the baseline: train adds it.
     assert set(metrics) == set(HIGHER_IS_BETTER[task]) - {"rmse_vs_baseline"}
-    assert sorted(p.name for p in figures) == sorted(expected_figures)
+    assert [p.name for p in figures] == list(FIGURES[task])  # every one: predict_proba
     assert model.named_steps["model"].get_params().get("random_state", 0) == 0
 
 

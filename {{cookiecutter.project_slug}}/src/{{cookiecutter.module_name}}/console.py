@@ -1,4 +1,5 @@
-"""Messages beside a stage's result: one line on stderr, and an annotation in GitHub Actions.
+"""Messages beside a stage's result: one line on stderr, and an annotation in GitHub Actions;
+progress of a long step, on a terminal only.
 
 Messages quote the user's data (column names, values), so each is made safe to print first: one
 line whatever the data holds (a line break inside a value would start a new line, which GitHub
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 MAX_MESSAGE = 2000  # characters of a message shown; the rest is counted
 
@@ -60,3 +63,38 @@ def warning(title: str, message: str) -> None:
 def error(title: str, message: str) -> None:
     """Why a stage stopped: the one line a user reads (the exit code says which kind)."""
     _say("error", title, message)
+
+
+def progress_shown() -> bool:
+    """Progress is for a person watching a terminal: shown when stderr is one and no CI system
+    (which sets CI) runs the command, so logs and captured output never hold it."""
+    return sys.stderr.isatty() and not os.environ.get("CI")
+
+
+@contextmanager
+def progress(label: str, unit: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """``with progress("reading data.csv", "rows") as advance:`` -- each ``advance(done)``
+    rewrites one status line on stderr ("reading data.csv: 40,000 rows"), cleared when the
+    block ends. Nothing at all is written unless progress_shown()."""
+    if not progress_shown():
+        yield lambda done: None
+        return
+    label = one_line(label)
+
+    def advance(done: int) -> None:
+        count = f"{done:,}/{total:,}" if total is not None else f"{done:,}"
+        sys.stderr.write(f"\r{label}: {count} {unit}\x1b[K")  # \x1b[K: erase the rest
+        sys.stderr.flush()
+
+    advance(0)
+    try:
+        yield advance
+    finally:
+        sys.stderr.write("\r\x1b[K")
+        sys.stderr.flush()
+
+
+def verbosity(level: int) -> int:
+    """``level`` for a library's own progress lines (scikit-learn's search prints a line per
+    fitted fold, on stdout) when progress is shown and stdout is a terminal too; else 0."""
+    return level if progress_shown() and sys.stdout.isatty() else 0

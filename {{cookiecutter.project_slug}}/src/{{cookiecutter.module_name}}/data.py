@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .config import CsvSettings
-from .console import notice
+from .console import notice, progress
 from .errors import DataError, UsageError
 from .files import atomic
 from .lineage import dvc_file
@@ -160,27 +160,11 @@ def _read_in_chunks(path: Path, options: dict, single: Collection[str]) -> pd.Da
     arrays: dict[str, np.ndarray] = {}  # numeric columns, filled in place
     pieces: dict[str, list] = {}  # the others: a piece per chunk, concatenated at the end
     rows, names = 0, []
-    for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS, **options):
-        names, end = list(chunk.columns), rows + len(chunk)
-        for name, values in chunk.items():
-            array = arrays.get(name)
-            kind = values.dtype.kind if values.dtype in (np.float64, np.int64) else None
-            if array is not None and kind == "i" and array.dtype.kind == "f" and end <= capacity:
-                array[rows:end] = values.to_numpy()  # ints in a float column: floats, as concat
-            elif array is not None and kind == "f" and array.dtype.kind == "i" and end <= capacity:
-                arrays[name] = array = array.astype(np.float64)  # a gap appeared: float, as concat
-                array[rows:end] = values.to_numpy()
-            elif array is not None and kind == array.dtype.kind and end <= capacity:
-                array[rows:end] = values.to_numpy()
-            elif array is not None:  # another type (or more rows than lines): as concat does
-                pieces[name] = [pd.Series(arrays.pop(name)[:rows], name=name), values]
-            elif rows == 0 and kind is not None:
-                dtype = np.float32 if name in single else values.dtype
-                arrays[name] = array = np.empty(max(capacity, end), dtype=dtype)
-                array[:end] = values.to_numpy()
-            else:
-                pieces.setdefault(name, []).append(values)
-        rows = end
+    with progress(f"reading {path}", "rows") as advance:
+        for chunk in pd.read_csv(path, chunksize=CHUNK_ROWS, **options):
+            names = list(chunk.columns)
+            rows = _store(chunk, rows, capacity, arrays, pieces, single)
+            advance(rows)
     if rows == 0:
         return None
     columns = {
@@ -188,6 +172,36 @@ def _read_in_chunks(path: Path, options: dict, single: Collection[str]) -> pd.Da
         for name in names
     }
     return _single(pd.DataFrame(columns, copy=False), single)
+
+
+def _store(
+    chunk: pd.DataFrame, rows: int, capacity: int, arrays: dict, pieces: dict, single: set[str]
+) -> int:
+    """Put ``chunk`` (the rows after the first ``rows``) into ``arrays`` or ``pieces``; return
+    the rows stored so far."""
+    import numpy as np
+    import pandas as pd
+
+    end = rows + len(chunk)
+    for name, values in chunk.items():
+        array = arrays.get(name)
+        kind = values.dtype.kind if values.dtype in (np.float64, np.int64) else None
+        if array is not None and kind == "i" and array.dtype.kind == "f" and end <= capacity:
+            array[rows:end] = values.to_numpy()  # ints in a float column: floats, as concat
+        elif array is not None and kind == "f" and array.dtype.kind == "i" and end <= capacity:
+            arrays[name] = array = array.astype(np.float64)  # a gap appeared: float, as concat
+            array[rows:end] = values.to_numpy()
+        elif array is not None and kind == array.dtype.kind and end <= capacity:
+            array[rows:end] = values.to_numpy()
+        elif array is not None:  # another type (or more rows than lines): as concat does
+            pieces[name] = [pd.Series(arrays.pop(name)[:rows], name=name), values]
+        elif rows == 0 and kind is not None:
+            dtype = np.float32 if name in single else values.dtype
+            arrays[name] = array = np.empty(max(capacity, end), dtype=dtype)
+            array[:end] = values.to_numpy()
+        else:
+            pieces.setdefault(name, []).append(values)
+    return end
 
 
 def _line_count(path: Path) -> int:

@@ -20,7 +20,7 @@ the model leans on (its share of the permutation importance measured at training
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -224,13 +224,16 @@ def compare(
     batch: pd.DataFrame,
     predictions: Any,
     settings: MonitoringSettings,
+    tested: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Drift of ``batch`` (and of the model's ``predictions`` on it) against ``reference``."""
+    """Drift of ``batch`` (and of the model's ``predictions`` on it) against ``reference``;
+    ``tested(n)`` is told after each column how many have been tested."""
     small = reference["rows"] <= settings.small_sample
-    columns = {
-        name: compare_column(entry, batch[name], small, settings)
-        for name, entry in reference["columns"].items()
-    }
+    columns = {}
+    for name, entry in reference["columns"].items():
+        columns[name] = compare_column(entry, batch[name], small, settings)
+        if tested is not None:
+            tested(len(columns))
     weights = reference.get("importance", {})  # none in profiles of version 1
     for name, result in columns.items():
         result["importance"] = weights.get(name)

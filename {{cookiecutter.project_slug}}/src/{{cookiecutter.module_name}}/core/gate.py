@@ -5,6 +5,7 @@ Pure, no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..config import GateSettings
@@ -139,8 +140,11 @@ def report_markdown(
     production_label: str,
     data_lines: list[str],
     run_line: str,
+    figure_lines: Sequence[str] = (),
+    figures_note: str = "",
 ) -> str:
-    """The PR-comment report: verdict, metric table, data summary and run link."""
+    """The PR-comment report: verdict, metric table, data summary, run link and the training
+    run's figures (``figure_lines``, one per figure; ``figures_note`` says where they are)."""
     verdict = "✅ passed" if result.passed else "❌ failed"
     lines = [
         f"## {title}: gate {verdict}",
@@ -158,4 +162,7 @@ def report_markdown(
         )
     lines += [f"- ❌ {problem}" for problem in result.problems]
     lines += ["", "**Data**", "", *[f"- {line}" for line in data_lines], "", f"**Run**: {run_line}"]
+    if figure_lines:
+        heading = f"**Figures** ({figures_note})" if figures_note else "**Figures**"
+        lines += ["", heading, "", *[f"- {line}" for line in figure_lines]]
     return "\n".join(lines) + "\n"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..metric_names import perfect
@@ -23,8 +24,36 @@ def skill(metric: str, task: str, candidate: float, baseline: float) -> float:
     return (candidate - baseline) / gap
 
 
+@dataclass(frozen=True)
+class Outputs:
+    """What a model answers on a test split, computed once for the metrics and the figures."""
+
+    predicted: Any
+    scores: Any = None  # per class: predict_proba, else decision_function; None for regression
+    probabilities: bool = False  # scores are predict_proba's
+    classes: tuple = ()
+
+
+def outputs(task: str, model: Any, x_test: pd.DataFrame) -> Outputs:
+    """``model``'s predictions on ``x_test`` and, for a classifier, its scores per class."""
+    predicted = model.predict(x_test)
+    if task == "regression":
+        return Outputs(predicted)
+    classes = tuple(model.classes_)
+    if hasattr(model, "predict_proba"):
+        return Outputs(predicted, model.predict_proba(x_test), True, classes)
+    if hasattr(model, "decision_function"):
+        return Outputs(predicted, model.decision_function(x_test), False, classes)
+    return Outputs(predicted, classes=classes)
+
+
 def score(task: str, model, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str, float]:
-    """The task's metrics for ``model`` on ``(x_test, y_test)``.
+    """The task's metrics for ``model`` on ``(x_test, y_test)``."""
+    return score_outputs(task, outputs(task, model, x_test), y_test)
+
+
+def score_outputs(task: str, answers: Outputs, y_test: pd.Series) -> dict[str, float]:
+    """The task's metrics for a model's ``answers`` (from ``outputs``) against ``y_test``.
 
     Classifiers without ``predict_proba`` (e.g. LinearSVC) get roc_auc from their decision
     function and no log_loss.
@@ -32,7 +61,7 @@ def score(task: str, model, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str
     import numpy as np
     from sklearn import metrics as m
 
-    predicted = model.predict(x_test)
+    predicted = answers.predicted
     if task == "regression":
         return {
             "rmse": float(np.sqrt(m.mean_squared_error(y_test, predicted))),
@@ -40,7 +69,7 @@ def score(task: str, model, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str
             "mape": float(m.mean_absolute_percentage_error(y_test, predicted)),
             "r2": float(m.r2_score(y_test, predicted)),
         }
-    classes = list(model.classes_)
+    classes = list(answers.classes)
     y_test, predicted, labels = _encoded(classes, y_test, predicted)
     result = {
         "accuracy": float(m.accuracy_score(y_test, predicted)),
@@ -55,19 +84,15 @@ def score(task: str, model, x_test: pd.DataFrame, y_test: pd.Series) -> dict[str
             f"recall_{average}": float(recall),
             f"f1_{average}": float(f1),
         }
-    if len(np.unique(y_test)) < 2:
+    scores = answers.scores
+    if len(np.unique(y_test)) < 2 or scores is None:
         return result  # roc_auc is undefined on a one-class test split
-    if hasattr(model, "predict_proba"):
-        scores = model.predict_proba(x_test)
+    if answers.probabilities:
         result["log_loss"] = float(m.log_loss(y_test, scores, labels=labels))
-    elif hasattr(model, "decision_function"):
-        scores = model.decision_function(x_test)
-    else:
-        return result
     if len(classes) == 2:
         positive = scores[:, 1] if scores.ndim == 2 else scores
         result["roc_auc"] = float(m.roc_auc_score(y_test, positive))
-    elif hasattr(model, "predict_proba"):
+    elif answers.probabilities:
         result["roc_auc"] = float(m.roc_auc_score(y_test, scores, multi_class="ovr", labels=labels))
     return result
 

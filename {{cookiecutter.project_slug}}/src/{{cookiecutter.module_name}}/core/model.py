@@ -191,11 +191,13 @@ def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: i
     return Pipeline([("preprocess", preprocess), ("model", estimator)])
 
 
-def fit(pipeline: Any, settings: Settings, parts: Split, groups: Any, search: Any) -> Any:
+def fit(
+    pipeline: Any, settings: Settings, parts: Split, groups: Any, search: Any, verbose: int = 0
+) -> Any:
     """Fit ``pipeline`` on the training side of ``parts`` -- the best candidate of a
-    cross-validated ``search`` (SearchSettings) when given, returning its SearchResult; else
-    None. An estimator that refuses the data or its own settings (scikit-learn checks them when
-    fitting) is a config error."""
+    cross-validated ``search`` (SearchSettings) when given, returning its SearchResult (with
+    scikit-learn's progress lines at ``verbose``); else None. An estimator that refuses the data
+    or its own settings (scikit-learn checks them when fitting) is a config error."""
     transform = settings.model.target_transform
     if transform != "none" and (low := float(parts.y_train.min())) < 0:
         raise ConfigError(f"model.target_transform: {transform} needs a target >= 0 (min {low:g})")
@@ -203,9 +205,8 @@ def fit(pipeline: Any, settings: Settings, parts: Split, groups: Any, search: An
         from . import search as searching
 
         model, seed = settings.model, settings.data.seed
-        return searching.run(
-            pipeline, search, model, settings.task, seed, parts.x_train, parts.y_train, groups
-        )
+        x, y = parts.x_train, parts.y_train
+        return searching.run(pipeline, search, model, settings.task, seed, x, y, groups, verbose)
     try:
         pipeline.fit(parts.x_train, parts.y_train)
     except (ValueError, TypeError) as error:

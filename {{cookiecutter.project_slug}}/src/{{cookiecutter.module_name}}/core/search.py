@@ -115,8 +115,10 @@ def run(
     x: Any,
     y: Any,
     groups: Any = None,
+    verbose: int = 0,
 ) -> SearchResult:
-    """Cross-validate every candidate on ``(x, y)``; refit the best on all of it."""
+    """Cross-validate every candidate on ``(x, y)``; refit the best on all of it. ``verbose``:
+    scikit-learn's progress lines (3: one per fitted fold, with its candidate's params)."""
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
     scorer = SCORERS.get(search.scoring)
@@ -128,6 +130,7 @@ def run(
         "n_jobs": search.n_jobs,
         "error_score": "raise",
         "refit": True,
+        "verbose": verbose,
     }
     grid = space(search, model)
     if search.method == "grid":

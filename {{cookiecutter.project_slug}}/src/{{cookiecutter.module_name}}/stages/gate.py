@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import asdict, replace
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,8 @@ def run_gate(
             production_label=label,
             data_lines=_data_lines(settings, record),
             run_line=_run_link(settings, run),
+            figure_lines=figure_links(settings, run, record.get("figures", [])),
+            figures_note=_figures_note(settings),
         )
         reports.write_text(settings.reports_dir / "report.md", report)
     if not result.passed:
@@ -117,9 +120,33 @@ def _data_lines(settings: Settings, record: dict[str, Any]) -> list[str]:
     ]
 
 
-def _run_link(settings: Settings, run: tracking.LoggedRun) -> str:
-    """A browser link to the run when the tracking server is HTTP(S), else the run id."""
+def _run_url(settings: Settings, run: tracking.LoggedRun) -> str | None:
+    """The run's page in the tracking server's UI when the server is HTTP(S), else None."""
     uri = tracking_uri(settings)
     if uri.startswith(("http://", "https://")):
         return f"{uri.rstrip('/')}/#/experiments/{run.experiment_id}/runs/{run.run_id}"
-    return f"run `{run.run_id}` (`make mlflow-ui` to browse)"
+    return None
+
+
+def _run_link(settings: Settings, run: tracking.LoggedRun) -> str:
+    """A browser link to the run when the tracking server is HTTP(S), else the run id."""
+    return _run_url(settings, run) or f"run `{run.run_id}` (`make mlflow-ui` to browse)"
+
+
+def figure_links(settings: Settings, run: tracking.LoggedRun, figures: list[str]) -> list[str]:
+    """Each of the run's figures (artifact paths, from reports/metrics.json): a link to it in the
+    tracking server's UI when there is one, else its artifact path."""
+    url = _run_url(settings, run)
+    return [f"[`{path}`]({url}/artifactPath/{path})" if url else f"`{path}`" for path in figures]
+
+
+def _figures_note(settings: Settings) -> str:
+    """Where else the figures are: reports/figures/, which a GitHub Actions run uploads."""
+    local = f"`{settings.reports_dir / 'figures'}/`"
+    if os.environ.get("GITHUB_ACTIONS") == "true" and os.environ.get("GITHUB_RUN_ID"):
+        server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
+        repository = os.environ.get("GITHUB_REPOSITORY", "")
+        workflow_run = f"{server}/{repository}/actions/runs/{os.environ['GITHUB_RUN_ID']}"
+        artifact = f"the `reports` artifact of [this workflow run]({workflow_run})"
+        return f"run artifacts; {local} in {artifact}"
+    return f"run artifacts; also in {local}"

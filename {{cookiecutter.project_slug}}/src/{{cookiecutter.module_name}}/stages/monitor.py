@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import drift_report, lineage, reports, tracking
 from ..config import Settings
+from ..console import progress
 from ..core import contract, drift
 from ..errors import DataError, DriftDetected
 from ..schema import Schema
@@ -38,7 +39,11 @@ def monitor(settings: Settings, source: Path, alias: str | None = None) -> dict[
     with timed("monitor"):
         checked = check_contract(contract_, frame, source)
         predictions = predicted(model, checked.features, source)
-        report = drift.compare(reference, checked.features, predictions, settings.monitoring)
+        columns = len(reference["columns"])
+        with progress("testing for drift", "columns", total=columns) as advance:
+            report = drift.compare(
+                reference, checked.features, predictions, settings.monitoring, tested=advance
+            )
     report = {
         **version_link(version),
         "alias": alias or settings.registry.production_alias,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .. import figures, lineage, reports, tracking
 from ..config import Settings
-from ..console import warning
+from ..console import verbosity, warning
 from ..core import contract, drift
 from ..core.split import rare_classes, training_parts
 from ..provenance import config_sha256, current_commit
@@ -18,6 +17,8 @@ from ..timings import timed
 from .validate import validate
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import pandas as pd
 
 
@@ -30,7 +31,7 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
 
     ``frame``: the validated training rows (`pipeline` passes them on), else read here.
     """
-    from ..core.metrics import add_relative, baseline, score
+    from ..core.metrics import add_relative, baseline, outputs, score_outputs
     from ..core.model import build_pipeline, fit, preload
 
     with timed("imports"):
@@ -55,10 +56,11 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
     search = search if search is not None and search.enabled else None
     with timed("fit"):
         pipeline = build_pipeline(settings.model, schema, target, seed, task)
-        found = fit(pipeline, settings, parts, groups, search)
+        found = fit(pipeline, settings, parts, groups, search, verbose=verbosity(3))
         pipeline = found.model if found else pipeline
     with timed("scoring"):
-        metrics = score(task, pipeline, parts.x_test, parts.y_test)
+        answers = outputs(task, pipeline, parts.x_test)  # the metrics' and the figures'
+        metrics = score_outputs(task, answers, parts.y_test)
         trivial = baseline(task, parts.x_train, parts.y_train, parts.x_test, parts.y_test)
         add_relative(task, metrics, trivial)
     with timed("reference_profile"):
@@ -74,8 +76,14 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
         children = child_runs(found)
         metrics |= found.metrics()
     params |= {f"data.{key}": value for key, value in settings.data.model_dump().items()}
-    predicted = pipeline.predict(parts.x_test)
-    out = settings.reports_dir / "figures"
+    out, drawn = settings.reports_dir / "figures", []
+
+    def draw() -> list[Path]:
+        # The importance the monitoring reference holds: measured once, plotted here.
+        importance = reference["importance"]
+        drawn.extend(figures.write_figures(task, parts.y_test, answers, importance, out))
+        return drawn
+
     with timed("imports"):
         tracking.preload(settings)
     run = tracking.log_training_run(
@@ -86,7 +94,7 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
         params=params,
         metrics=metrics | {f"baseline_{key}": value for key, value in trivial.items()},
         tags=tags,
-        figures=partial(figures.write_figures, task, parts.y_test, predicted, out),
+        figures=draw,
         metadata={"contract": contract.build(schema, target, parts.x_train)},
         documents={tracking.REFERENCE_PATH: reference},
         children=children,
@@ -99,6 +107,7 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
         "rows": rows,
         "train_rows": len(parts.x_train),
         "test_rows": len(parts.x_test),
+        "figures": [f"figures/{path.name}" for path in drawn],  # as the run's artifacts
     }
     reports.write_json(settings.reports_dir / "metrics.json", record)
     return record

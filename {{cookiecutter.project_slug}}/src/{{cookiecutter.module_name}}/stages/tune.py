@@ -8,6 +8,7 @@ from typing import Any
 
 from .. import lineage, reports, tracking
 from ..config import Settings
+from ..console import verbosity
 from ..core.split import training_parts
 from ..errors import ConfigError
 from ..provenance import current_commit
@@ -38,7 +39,7 @@ def tune(settings: Settings, schema: Schema) -> Any:
     with timed("search"):
         target, seed = settings.data.target, settings.data.seed
         pipeline = build_pipeline(settings.model, schema, target, seed, settings.task)
-        found = fit(pipeline, settings, parts, groups, search)
+        found = fit(pipeline, settings, parts, groups, search, verbose=verbosity(3))
     path = settings.reports_dir / "search.json"
     reports.write_json(
         path,

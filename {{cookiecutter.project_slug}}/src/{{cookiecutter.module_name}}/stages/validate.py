@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from .. import data, reports
 from ..config import Settings
-from ..console import warning
+from ..console import progress, warning
 from ..errors import DataError
 from ..schema import Schema
 from ..timings import timed
@@ -63,13 +63,15 @@ def check_training_data(
     # Imported here, by the stages that validate: predict and the API never load pandera.
     from ..core.validation import validate as check
 
-    report = check(
-        frame,
-        schema,
-        target=settings.data.target,
-        task=settings.task,
-        high_cardinality=settings.model.preprocessing.high_cardinality,
-    )
+    with progress("validating against the schema", "rows", total=len(frame)) as advance:
+        report = check(
+            frame,
+            schema,
+            target=settings.data.target,
+            task=settings.task,
+            high_cardinality=settings.model.preprocessing.high_cardinality,
+        )
+        advance(len(frame))
     reports.write_json(settings.reports_dir / "validation.json", report.as_dict())
     if not report.passed:
         raise DataError(report.summary())
