@@ -175,7 +175,12 @@ def _read_in_chunks(path: Path, options: dict, single: Collection[str]) -> pd.Da
 
 
 def _store(
-    chunk: pd.DataFrame, rows: int, capacity: int, arrays: dict, pieces: dict, single: set[str]
+    chunk: pd.DataFrame,
+    rows: int,
+    capacity: int,
+    arrays: dict,
+    pieces: dict,
+    single: Collection[str],
 ) -> int:
     """Put ``chunk`` (the rows after the first ``rows``) into ``arrays`` or ``pieces``; return
     the rows stored so far."""
