@@ -175,9 +175,8 @@ def _fit(
         from . import search as searching
 
         model, seed = settings.model, settings.data.seed
-        return searching.run(
-            pipeline, search, model, settings.task, seed, parts.x_train, parts.y_train, groups
-        )
+        x, y = parts.x_train, parts.y_train
+        return searching.run(pipeline, search, model, settings.task, seed, x, y, groups, settings.dask)
     try:
         pipeline.fit(parts.x_train, parts.y_train)
     except (ValueError, TypeError) as error:
@@ -594,19 +593,12 @@ def load_for_prediction(settings: Settings, alias: str) -> tuple[Any, dict[str, 
 def predict_frame(model: Any, contract_: dict[str, Any], frame: pd.DataFrame) -> Prediction:
     """Id columns, predictions (and class probabilities) for ``frame``, with the contract's
     warnings; DataError naming the column if ``frame`` breaks the contract."""
-    from . import contract
+    from . import batch
 
-    checked = contract.check(contract_, frame)
-    try:
-        out = pd.DataFrame({"prediction": model.predict(checked.features)}, index=frame.index)
-        if hasattr(model, "predict_proba"):
-            probabilities = model.predict_proba(checked.features).T
-            for label, column in zip(model.classes_, probabilities, strict=True):
-                out[f"proba_{label}"] = column
-    except (ValueError, TypeError) as error:
-        message = str(error).splitlines()[0]
-        raise DataError(f"input does not match the model ({message})") from None
-    return Prediction(pd.concat([checked.ids, out], axis=1), checked.warnings)
+    scored = batch.score(model, contract_, frame)
+    if scored.frame is None:
+        raise scored.tally.error(contract_)
+    return Prediction(scored.frame, scored.tally.warnings(contract_))
 
 
 def read_input(
@@ -618,23 +610,17 @@ def read_input(
     return data.read_csv(source, settings.data.csv, dtypes | (extra or {}), setting="--input")
 
 
-def predict(settings: Settings, source: Path, target: Path, alias: str) -> Prediction:
-    """Score a CSV with ``models:/<name>@<alias>``: id columns, prediction, class probabilities."""
+def predict(settings: Settings, source: Path, target: Path, alias: str) -> Any:
+    """Score a CSV with ``models:/<name>@<alias>``: id columns, prediction, class probabilities;
+    in chunks, here or on the Dask cluster (batch.py). Returns the rows written and warnings."""
+    from . import batch
+
     writable(target, "--output")
     model, contract_, _ = load_for_prediction(settings, alias)
-    frame = read_input(settings, source, contract_)
-    try:
-        result = predict_frame(model, contract_, frame)
-    except DataError as error:
-        raise DataError(f"{source}: {error}") from None
-    for line in result.warnings:
+    written = batch.predict_csv(settings, source, target, model, contract_)
+    for line in written.warnings:
         warning("Unseen values", line)
-    try:
-        with atomic(target) as partial:
-            result.frame.to_csv(partial, index=False)
-    except OSError as error:
-        raise UsageError(f"--output {target}: cannot write ({error.strerror or error})") from None
-    return result
+    return written
 
 
 def writable(target: Path, option: str) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .config import ConfigError, ModelSettings, SearchSettings
+from .config import ConfigError, DaskSettings, ModelSettings, SearchSettings
 from .metrics import higher_is_better
 
 # The pipeline's metric names -> scikit-learn scorers ("neg_" ones are negated errors).
@@ -114,8 +114,11 @@ def run(
     x: Any,
     y: Any,
     groups: Any = None,
+    dask: DaskSettings | None = None,
 ) -> SearchResult:
-    """Cross-validate every candidate on ``(x, y)``; refit the best on all of it."""
+    """Cross-validate every candidate on ``(x, y)``; refit the best on all of it. The fits run
+    on the Dask cluster ``dask`` names (cluster.py), else here with ``search.n_jobs``."""
+    from . import cluster
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
     scorer = SCORERS.get(search.scoring)
@@ -136,7 +139,10 @@ def run(
             pipeline, grid, n_iter=search.n_iter, random_state=seed, **common
         )
     try:
-        searcher.fit(x, y, groups=groups)
+        # Same folds, candidates and seeds wherever the fits run: the same result.
+        with cluster.joblib_jobs(dask or DaskSettings(), search.n_jobs) as n_jobs:
+            searcher.set_params(n_jobs=n_jobs)
+            searcher.fit(x, y, groups=groups)
     except (ValueError, TypeError) as error:
         message = str(error).strip().splitlines()[0]
         raise ConfigError(f"model.search: a candidate could not be fitted: {message}") from None
