@@ -11,10 +11,10 @@ workers need the project's package, not the file. No MLflow here.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
-from pathlib import Path
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
@@ -44,7 +44,9 @@ class Written:
     warnings: list[str]
 
 
-def score(model: Any, contract_: dict[str, Any], frame: pd.DataFrame, predict: bool = True) -> Scored:
+def score(
+    model: Any, contract_: dict[str, Any], frame: pd.DataFrame, predict: bool = True
+) -> Scored:
     """Check ``frame`` against the contract and score it (only count, without ``predict``). A
     frame with wrong-typed values is counted, not scored: the error is the whole input's to
     raise. DataError on missing columns, or when the model refuses the checked inputs."""

@@ -176,7 +176,9 @@ def _fit(
 
         model, seed = settings.model, settings.data.seed
         x, y = parts.x_train, parts.y_train
-        return searching.run(pipeline, search, model, settings.task, seed, x, y, groups, settings.dask)
+        return searching.run(
+            pipeline, search, model, settings.task, seed, x, y, groups, settings.dask
+        )
     try:
         pipeline.fit(parts.x_train, parts.y_train)
     except (ValueError, TypeError) as error:

@@ -118,8 +118,9 @@ def run(
 ) -> SearchResult:
     """Cross-validate every candidate on ``(x, y)``; refit the best on all of it. The fits run
     on the Dask cluster ``dask`` names (cluster.py), else here with ``search.n_jobs``."""
-    from . import cluster
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    from . import cluster
 
     scorer = SCORERS.get(search.scoring)
     if scorer is None:
