@@ -48,7 +48,12 @@ def main() -> int:
     scratch = args.out or Path(tempfile.mkdtemp(prefix="dask-budget-"))
     scratch.mkdir(parents=True, exist_ok=True)
     bench = Bench(module, scratch, args.project)
-    report: dict = {"cpus": os.cpu_count(), "versions": versions()}
+    # Ratios are side by side, but other processes on the machine still blur them: say how busy.
+    report: dict = {
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg()[0],
+        "versions": versions(),
+    }
     with LocalCluster(
         n_workers=4, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
@@ -56,6 +61,11 @@ def main() -> int:
         report["sample_tune"] = bench.sample_tune(address, args.repeats)
         report["wide_search"] = bench.wide_search(address, args.fit_rows)
         report["predict"] = bench.predict(address, args.predict_rows)
+    report["load_after"] = os.getloadavg()[0]
+    say(
+        "load average (1 min) before / after",
+        f"{report['load_before']:.1f} / {report['load_after']:.1f}",
+    )
     print(json.dumps(report))
     if not args.out:
         shutil.rmtree(scratch, ignore_errors=True)
@@ -187,8 +197,9 @@ class Bench:
         write_rows(sample, rows, source)
         size = source.stat().st_size
         result = {"rows": rows, "csv_mb": round(size / 1e6, 1)}
+        command = ["predict", "--input", str(source), "--output", "out.csv"]
         for where, on in (("here", None), ("cluster", address)):
-            seconds, peak = self.peak(["predict", "--input", str(source), "--output", "out.csv"], on)
+            seconds, peak = self.peak(command, on)
             result[f"{where}_s"], result[f"{where}_peak_mb"] = round(seconds, 1), round(peak, 1)
         result["ok"] = result["here_peak_mb"] <= 1024
         say(
