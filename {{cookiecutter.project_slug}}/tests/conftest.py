@@ -34,12 +34,18 @@ def _sample_schema(task: str, scratch: Path) -> str:
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A scratch project as the working directory: the project's config (model, gate, registry)
     pointed at test-owned data and schema, with no data written yet and a private store."""
+    return scratch_project(tmp_path, monkeypatch)
+
+
+def scratch_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The ``project`` fixture's work, for fixtures of a wider scope."""
     shutil.copytree(PROJECT_ROOT / "config", tmp_path / "config")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     monkeypatch.setenv("GITHUB_SHA", "a" * 40)
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
     monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)  # no test uses a cluster by chance
 
     def scratch(raw: dict) -> None:
         raw["data"].update(path=DATA_PATH, schema_file=SCHEMA_FILE, target="target")

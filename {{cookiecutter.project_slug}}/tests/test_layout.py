@@ -27,6 +27,8 @@ LAYERS = {
         "reports",
         "figures",
         "drift_report",
+        "cluster",
+        "batch",
         "model_files",
         "tracking",
         "registry",

@@ -24,7 +24,7 @@ EXIT_CODES = """exit codes:
   2  usage or configuration error
   3  data missing, unreadable or invalid against the schema
   4  the candidate model failed the gate (nothing registered)
-  5  tracking server or model registry problem
+  5  tracking server, model registry or Dask scheduler problem
   6  monitor: the batch drifted past the thresholds (monitoring: in the config)
   7  evaluate: the model scores below the gate on the new labelled data"""
 

@@ -182,6 +182,21 @@ class TrackingSettings(Frozen):
     request_timeout: int = Field(default=10, ge=1, le=600)  # seconds per HTTP request
 
 
+class DaskSettings(Frozen):
+    """A Dask cluster for model.search's fits and make predict's chunks (see cluster.py)."""
+
+    # tcp://host:8786 (tls:// with Dask's TLS config); DASK_SCHEDULER_ADDRESS overrides it.
+    # None: everything runs on this machine.
+    scheduler: str | None = None
+    connect_timeout: float = Field(default=10, gt=0, le=600)  # seconds, then exit 5
+
+
+class PredictSettings(Frozen):
+    # make predict reads, checks and scores this many rows at a time: its memory is bounded by
+    # the chunk, not by the file.
+    chunk_rows: int = Field(default=50_000, ge=1)
+
+
 class Settings(Frozen):
     task: Literal["classification", "regression"]
     data: DataSettings
@@ -190,6 +205,8 @@ class Settings(Frozen):
     registry: RegistrySettings
     tracking: TrackingSettings
     monitoring: MonitoringSettings = MonitoringSettings()
+    dask: DaskSettings = DaskSettings()
+    predict: PredictSettings = PredictSettings()
     reports_dir: Path = Path("reports")
 
 

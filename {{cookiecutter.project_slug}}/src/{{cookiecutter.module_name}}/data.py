@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,33 @@ def read_csv(
     import pandas as pd
 
     csv = csv or CsvSettings()
+    options = _options(csv, dtypes)
+    with _reading(path, csv, setting):
+        _check_header(path, csv)
+        frame = _read_in_chunks(path, options, single)
+        if frame is None:  # a header and no rows
+            frame = _single(pd.read_csv(path, **options), single)
+    _check_dialect(path, frame, csv)
+    return frame
+
+
+def read_csv_chunks(
+    path: Path, csv: CsvSettings, dtypes: Mapping[str, str], setting: str, rows: int
+) -> Iterator[pd.DataFrame]:
+    """``read_csv`` ``rows`` rows at a time: the frames it would give, cut in order (a header
+    and no rows: one empty frame), with the same one-line errors. Memory: one chunk at a time."""
+    import pandas as pd
+
+    options = _options(csv, dtypes)
+    with _reading(path, csv, setting):
+        _check_header(path, csv)
+        for number, chunk in enumerate(pd.read_csv(path, chunksize=rows, **options)):
+            if number == 0:
+                _check_dialect(path, chunk, csv)
+            yield chunk
+
+
+def _options(csv: CsvSettings, dtypes: Mapping[str, str] | None) -> dict[str, Any]:
     options: dict[str, Any] = {
         "sep": csv.sep,
         "decimal": csv.decimal,
@@ -87,17 +115,24 @@ def read_csv(
     }
     if dtypes:
         options["dtype"] = {name: str for name, dtype in dtypes.items() if dtype not in NUMERIC}
+    return options
+
+
+@contextmanager
+def _reading(path: Path, csv: CsvSettings, setting: str) -> Iterator[None]:
+    """Every way reading ``path`` can fail, as one line (DataError, or UsageError for a folder)."""
+    import pandas as pd
+
     try:
-        _check_header(path, csv)
-        frame = _read_in_chunks(path, options, single)
-        if frame is None:  # a header and no rows
-            frame = _single(pd.read_csv(path, **options), single)
+        yield
     except FileNotFoundError:
         if dvc_file(path).exists():
             raise DataError(f"{path}: not here but tracked by DVC: run `make data-pull`") from None
         raise DataError(f"{path}: file not found (data.path in config/pipeline.yaml)") from None
     except IsADirectoryError:
         raise UsageError(f"{setting}: {path} is a folder, not a CSV file") from None
+    except OSError as error:  # no permission to read it, a disk error
+        raise DataError(f"{path}: cannot read it ({error.strerror or error})") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: the file is empty") from None
     except UnicodeDecodeError as error:
@@ -107,8 +142,6 @@ def read_csv(
         ) from None
     except (pd.errors.ParserError, ValueError) as error:
         raise DataError(f"{path}: not a readable CSV ({str(error).splitlines()[0]})") from None
-    _check_dialect(path, frame, csv)
-    return frame
 
 
 # A header longer or wider than this is not a table's: it is refused before pandas allocates a

@@ -6,7 +6,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2  # bad command line or configuration
 EXIT_DATA = 3  # data missing, unreadable or violating the schema
 EXIT_GATE = 4  # the candidate model failed the gate
-EXIT_REGISTRY = 5  # tracking server or model registry problem
+EXIT_REGISTRY = 5  # tracking server, model registry or Dask scheduler problem
 EXIT_DRIFT = 6  # make monitor: the batch drifted past the thresholds in config (monitoring:)
 EXIT_DECAY = 7  # make evaluate: production scores below the gate on new labelled data
 
@@ -34,6 +34,12 @@ class GateFailed(PipelineError):
 
 
 class RegistryError(PipelineError):
+    exit_code = EXIT_REGISTRY
+
+
+class SchedulerUnreachable(PipelineError):
+    """The Dask scheduler named by DASK_SCHEDULER_ADDRESS (or dask.scheduler) did not answer."""
+
     exit_code = EXIT_REGISTRY
 
 

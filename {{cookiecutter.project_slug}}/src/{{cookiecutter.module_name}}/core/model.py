@@ -192,12 +192,19 @@ def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: i
 
 
 def fit(
-    pipeline: Any, settings: Settings, parts: Split, groups: Any, search: Any, verbose: int = 0
+    pipeline: Any,
+    settings: Settings,
+    parts: Split,
+    groups: Any,
+    search: Any,
+    verbose: int = 0,
+    n_jobs: int | None = None,
 ) -> Any:
     """Fit ``pipeline`` on the training side of ``parts`` -- the best candidate of a
-    cross-validated ``search`` (SearchSettings) when given, returning its SearchResult (with
-    scikit-learn's progress lines at ``verbose``); else None. An estimator that refuses the data
-    or its own settings (scikit-learn checks them when fitting) is a config error."""
+    cross-validated ``search`` (SearchSettings) when given, returning its SearchResult
+    (scikit-learn's progress lines at ``verbose``, its fits on ``n_jobs`` when given); else
+    None. An estimator that refuses the data or its own settings (scikit-learn checks them when
+    fitting) is a config error."""
     transform = settings.model.target_transform
     if transform != "none" and (low := float(parts.y_train.min())) < 0:
         raise ConfigError(f"model.target_transform: {transform} needs a target >= 0 (min {low:g})")
@@ -206,7 +213,8 @@ def fit(
 
         model, seed = settings.model, settings.data.seed
         x, y = parts.x_train, parts.y_train
-        return searching.run(pipeline, search, model, settings.task, seed, x, y, groups, verbose)
+        task = settings.task
+        return searching.run(pipeline, search, model, task, seed, x, y, groups, verbose, n_jobs)
     try:
         pipeline.fit(parts.x_train, parts.y_train)
     except (ValueError, TypeError) as error:

@@ -116,9 +116,11 @@ def run(
     y: Any,
     groups: Any = None,
     verbose: int = 0,
+    n_jobs: int | None = None,
 ) -> SearchResult:
     """Cross-validate every candidate on ``(x, y)``; refit the best on all of it. ``verbose``:
-    scikit-learn's progress lines (3: one per fitted fold, with its candidate's params)."""
+    scikit-learn's progress lines (3: one per fitted fold, with its candidate's params).
+    ``n_jobs``: instead of ``search.n_jobs`` (-1 inside joblib's Dask backend: cluster.py)."""
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
     scorer = SCORERS.get(search.scoring)
@@ -127,7 +129,7 @@ def run(
     common = {
         "scoring": scorer,
         "cv": splitter(search, task, seed, groups is not None),
-        "n_jobs": search.n_jobs,
+        "n_jobs": search.n_jobs if n_jobs is None else n_jobs,
         "error_score": "raise",
         "refit": True,
         "verbose": verbose,
@@ -140,6 +142,7 @@ def run(
             pipeline, grid, n_iter=search.n_iter, random_state=seed, **common
         )
     try:
+        # Same folds, candidates and seeds wherever joblib runs the fits: the same result.
         searcher.fit(x, y, groups=groups)
     except (ValueError, TypeError) as error:
         message = str(error).strip().splitlines()[0]

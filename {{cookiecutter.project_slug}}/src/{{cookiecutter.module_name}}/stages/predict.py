@@ -11,10 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from .. import data, registry, reports
+from .. import batch, data, registry, reports
 from ..config import Settings
 from ..console import warning
-from ..core import contract
 from ..errors import DataError, UsageError
 from ..files import atomic
 from ..schema import Schema
@@ -30,26 +29,18 @@ def main(args: argparse.Namespace, settings: Settings, schema: Schema) -> str:
     alias = args.alias or settings.registry.production_alias
     result = predict(settings, args.input, args.output, alias)
     warned = f" ({len(result.warnings)} warning(s) above)" if result.warnings else ""
-    return f"wrote {len(result.frame)} predictions to {args.output}{warned}"
+    return f"wrote {result.rows} predictions to {args.output}{warned}"
 
 
-def predict(settings: Settings, source: Path, target: Path, alias: str) -> Prediction:
-    """Score a CSV with ``models:/<name>@<alias>``: id columns, prediction, class probabilities."""
+def predict(settings: Settings, source: Path, target: Path, alias: str) -> batch.Written:
+    """Score a CSV with ``models:/<name>@<alias>``: id columns, prediction, class probabilities;
+    in chunks, here or on the Dask cluster (batch.py). Returns the rows written and warnings."""
     writable(target, "--output")
     model, contract_, _ = load_for_prediction(settings, alias)
-    frame = read_input(settings, source, contract_)
-    try:
-        result = predict_frame(model, contract_, frame)
-    except DataError as error:
-        raise DataError(f"{source}: {error}") from None
-    for line in result.warnings:
+    written = batch.predict_csv(settings, source, target, model, contract_)
+    for line in written.warnings:
         warning("Unseen values", line)
-    try:
-        with atomic(target) as partial:
-            result.frame.to_csv(partial, index=False)
-    except OSError as error:
-        raise UsageError(f"--output {target}: cannot write ({error.strerror or error})") from None
-    return result
+    return written
 
 
 def load_for_prediction(settings: Settings, alias: str) -> tuple[Any, dict[str, Any], Any]:
@@ -71,17 +62,10 @@ def read_input(
 def predict_frame(model: Any, contract_: dict[str, Any], frame: pd.DataFrame) -> Prediction:
     """Id columns, predictions (and class probabilities) for ``frame``, with the contract's
     warnings; DataError naming the column if ``frame`` breaks the contract."""
-    checked = contract.check(contract_, frame)
-    try:
-        out = pd.DataFrame({"prediction": model.predict(checked.features)}, index=frame.index)
-        if hasattr(model, "predict_proba"):
-            probabilities = model.predict_proba(checked.features).T
-            for label, column in zip(model.classes_, probabilities, strict=True):
-                out[f"proba_{label}"] = column
-    except (ValueError, TypeError) as error:
-        message = str(error).splitlines()[0]
-        raise DataError(f"input does not match the model ({message})") from None
-    return Prediction(pd.concat([checked.ids, out], axis=1), checked.warnings)
+    scored = batch.score(model, contract_, frame)
+    if scored.frame is None:
+        raise scored.tally.error(contract_) or DataError("input does not match the model")
+    return Prediction(scored.frame, scored.tally.warnings(contract_))
 
 
 def writable(target: Path, option: str) -> None:

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from .. import figures, lineage, reports, tracking
+from .. import cluster, figures, lineage, reports, tracking
 from ..config import Settings
 from ..console import verbosity, warning
 from ..core import contract, drift
@@ -54,9 +54,10 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
     del frame
     search = settings.model.search
     search = search if search is not None and search.enabled else None
-    with timed("fit"):
+    jobs = search.n_jobs if search is not None else None
+    with timed("fit"), cluster.joblib_jobs(settings.dask, jobs) as n_jobs:
         pipeline = build_pipeline(settings.model, schema, target, seed, task)
-        found = fit(pipeline, settings, parts, groups, search, verbose=verbosity(3))
+        found = fit(pipeline, settings, parts, groups, search, verbosity(3), n_jobs)
         pipeline = found.model if found else pipeline
     with timed("scoring"):
         answers = outputs(task, pipeline, parts.x_test)  # the metrics' and the figures'

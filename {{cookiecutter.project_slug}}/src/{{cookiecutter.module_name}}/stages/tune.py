@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from .. import lineage, reports, tracking
+from .. import cluster, lineage, reports, tracking
 from ..config import Settings
 from ..console import verbosity
 from ..core.split import training_parts
@@ -36,10 +36,10 @@ def tune(settings: Settings, schema: Schema) -> Any:
         preload(settings.model)
     frame = validate(settings, schema)
     parts, groups = training_parts(settings, frame, schema)
-    with timed("search"):
+    with timed("search"), cluster.joblib_jobs(settings.dask, search.n_jobs) as n_jobs:
         target, seed = settings.data.target, settings.data.seed
         pipeline = build_pipeline(settings.model, schema, target, seed, settings.task)
-        found = fit(pipeline, settings, parts, groups, search, verbose=verbosity(3))
+        found = fit(pipeline, settings, parts, groups, search, verbosity(3), n_jobs)
     path = settings.reports_dir / "search.json"
     reports.write_json(
         path,
