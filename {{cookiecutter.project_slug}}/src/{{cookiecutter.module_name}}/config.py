@@ -146,7 +146,7 @@ class RegistrySettings(Frozen):
 
 
 class MonitoringSettings(Frozen):
-    """Drift thresholds of `make monitor` (see monitoring.py for the tests they apply to)."""
+    """Drift thresholds of `make monitor` (see core/drift.py for the tests they apply to)."""
 
     # Reference rows up to which a statistical test decides (p < p_value); beyond, a distance.
     small_sample: int = Field(default=1000, ge=1)

@@ -81,7 +81,7 @@ def failing_closed(what: str) -> Iterator[None]:
 
 def infer_signature(*args: Any) -> Any:
     """MLflow's signature inference without its hint about integer columns: the predict-time
-    contract (contract.py), not the signature, checks missing values in integer columns."""
+    contract (core/contract.py), not the signature, checks missing values in integer columns."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         return mlflow.models.infer_signature(*args)
