@@ -188,7 +188,7 @@ def test_without_the_dask_extra_an_address_is_one_line(project: Path, tmp_path: 
     assert result.returncode == EXIT_USAGE, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert "DASK_SCHEDULER_ADDRESS is set" in line
-    assert "make install EXTRAS=dev,dask" in line
+    assert "pip install '.[dask]'" in line
 
 
 def _batch(rows: int, seed: int = 0) -> pd.DataFrame:

@@ -43,7 +43,8 @@ def connected(settings: DaskSettings) -> Iterator[Any]:
     except ImportError:
         raise UsageError(
             f"{where} is set ({named}) but Dask is not installed: "
-            "make install EXTRAS=dev,dask (the `dask` extra), or unset it to run here"
+            "make install (its dev extra brings Dask) or pip install '.[dask]', "
+            "or unset it to run here"
         ) from None
     timeout = settings.connect_timeout
     try:
