@@ -179,8 +179,8 @@ COMMANDS = {
     "export": ("stages.export", "main"),
     "card": ("stages.export", "card_main"),
 }
-# Commands that handle files only: no schema check (`schema` writes the schema file), no
-# reports folder, no timings.
+# Commands that only handle data files: no reports folder, no timings. (Every command but
+# `schema`, which writes the schema file, has it read and checked against the config.)
 DATA_COMMANDS = ("data", "schema"{% if cookiecutter.data_versioning == "dvc" %}, "data-pull", "data-push"{% endif %})
 # No time appended: output read by programs (find: a version number), or instant file writes
 # whose line ends in an instruction (data, schema).
