@@ -344,6 +344,21 @@ def test_a_run_killed_outright_is_ended_failed_by_the_next_command(
     assert not (project / "reports" / ".open_run.json").exists()
 
 
+def test_a_note_naming_a_run_this_store_does_not_have_is_dropped_quietly(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["data"]) == 0
+    note = project / "reports" / ".open_run.json"
+    note.parent.mkdir(exist_ok=True)
+    note.write_text(json.dumps({"run_id": "0" * 32, "pid": 2**22 + 1, "host": "elsewhere"}))
+
+    assert main(["train"]) == 0
+
+    assert "Abandoned run" not in capsys.readouterr().err
+    assert not note.exists()
+    assert _run_statuses(project) == ["FINISHED"]
+
+
 def _cancelled_inside_a_run(signum: int, reached: list[str]) -> None:
     with cancel.held() as checkpoint:
         os.kill(os.getpid(), signum)  # handled at once, in this thread: held

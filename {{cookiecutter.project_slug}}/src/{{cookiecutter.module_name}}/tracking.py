@@ -21,7 +21,7 @@ from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
 from . import cancel, model_files
 from .config import Settings, experiment_name, tracking_uri
-from .console import notice
+from .console import notice, warning
 from .core import contract
 from .errors import RegistryError
 from .timings import timed
@@ -157,6 +157,7 @@ def _open_run(settings: Settings, name: str | None = None) -> Iterator[Any]:
     FAILED (end_abandoned), so no run stays RUNNING for ever."""
     end_abandoned(settings)
     note = settings.reports_dir / OPEN_RUN
+    note.parent.mkdir(parents=True, exist_ok=True)
     with mlflow.start_run(run_name=name) as run:
         owner = {"run_id": run.info.run_id, "pid": os.getpid(), "host": socket.gethostname()}
         note.write_text(json.dumps(owner))
@@ -180,14 +181,15 @@ def end_abandoned(settings: Settings) -> None:
         return
     client = MlflowClient()
     try:
-        status = client.get_run(run_id).info.status
+        if client.get_run(run_id).info.status == "RUNNING":
+            client.set_terminated(run_id, "FAILED")
+            notice(
+                "Abandoned run", f"run {run_id} was left RUNNING by a killed command: ended FAILED"
+            )
     except MlflowException as error:
-        if error.error_code != "RESOURCE_DOES_NOT_EXIST":  # another store: nothing to end here
-            raise
-        status = None
-    if status == "RUNNING":
-        client.set_terminated(run_id, "FAILED")
-        notice("Abandoned run", f"run {run_id} was left RUNNING by a killed command: ended FAILED")
+        # Another store, or a run this identity may not end: said once, and the new run goes on.
+        if error.error_code != "RESOURCE_DOES_NOT_EXIST":
+            warning("Abandoned run", f"run {run_id} could not be ended: {first_line(error)}")
     note.unlink(missing_ok=True)
 
 
