@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from ..config import GateSettings
 from .metrics import skill
@@ -46,11 +47,11 @@ class GateResult:
         return not self.problems and all(check.passed for check in self.checks)
 
 
-def _default(value: float | None, fallback: float | None) -> float | None:
-    return fallback if value is None else value
+Fallback = TypeVar("Fallback", float, float | None)
 
 
-def _tolerance(value: float | None, fallback: float) -> float:
+def _default(value: float | None, fallback: Fallback) -> float | Fallback:
+    """The criterion's own ``value``, else the gate's ``fallback``."""
     return fallback if value is None else value
 
 
@@ -73,7 +74,7 @@ def decide(
         meets = True
         if criterion.threshold is not None:
             meets = value >= criterion.threshold if higher else value <= criterion.threshold
-        tolerance = _tolerance(criterion.max_regression, gate.max_regression)
+        tolerance = _default(criterion.max_regression, gate.max_regression)
         reference = None if production is None else production.get(criterion.metric)
         no_regression = None
         if reference is not None:
