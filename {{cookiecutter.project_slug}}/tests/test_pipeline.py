@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ from mlflow.tracking import MlflowClient
 from {{ cookiecutter.module_name }}.cli import main
 from {{ cookiecutter.module_name }}.config import load_settings
 from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_GATE, EXIT_REGISTRY
+from {{ cookiecutter.module_name }}.timings import importing
 
 SHA = "a" * 40
 
@@ -297,6 +299,30 @@ def test_a_command_exits_with_its_code_and_its_whole_output(project: Path) -> No
     bad = cli("--config", "missing.yaml", "validate")
     assert bad.returncode == 2
     assert "missing.yaml: file not found" in bad.stderr
+
+
+def test_imports_pause_the_collector_and_freeze_what_they_loaded() -> None:
+    was_enabled = gc.isenabled()
+    gc.enable()
+    try:
+        with importing():
+            assert not gc.isenabled()
+            loaded = [object()]  # stands for a module's objects, alive until the process ends
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0
+        # Tracked, yet in no generation a collection scans.
+        assert gc.is_tracked(loaded)
+        assert all(tracked is not loaded for tracked in gc.get_objects())
+        gc.disable()
+        with importing():
+            pass
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
+        else:
+            gc.disable()
 
 
 def test_the_logged_model_pins_what_it_runs_on_and_loads_and_predicts(project: Path) -> None:

@@ -6,6 +6,7 @@ Only maps each command to its stage (COMMANDS) and errors to exit codes (errors.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -16,7 +17,7 @@ from pathlib import Path
 from . import cancel, console, reports
 from .config import DEFAULT_CONFIG, load
 from .errors import EXIT_OK, PipelineError
-from .timings import timed
+from .timings import importing
 from .timings import write as write_timings
 
 EXIT_CODES = """exit codes:
@@ -198,7 +199,7 @@ def run(argv: list[str]) -> str:
         return _stage(module, function)(args, settings, schema)
     reports.check_writable(settings)
     try:
-        with timed("imports"):
+        with importing():
             stage = _stage(module, function)
         line = stage(args, settings, schema)
     finally:
@@ -213,6 +214,8 @@ def _stage(module: str, function: str) -> Callable[..., str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The program: `python -m` and the project's script call it with no ``argv``, and their
+    process ends with it; the tests pass ``argv`` and go on."""
     # MLflow configures its loggers when it is first imported (by a stage, after this): at
     # WARNING its INFO lines (store and experiment creation) stay out of the stages' output.
     # MLFLOW_LOGGING_LEVEL=INFO brings them back.
@@ -223,4 +226,11 @@ def main(argv: list[str] | None = None) -> int:
     except PipelineError as error:
         console.error(type(error).__name__, str(error))
         return error.exit_code
+    finally:
+        if argv is None:
+            # The process ends with this command and the operating system frees its memory:
+            # Python's last collections need not scan what is still alive (about 1.4 s of `make
+            # pipeline` on the sample). Shutdown itself still runs: atexit handlers, logging's
+            # flush, weakref.finalize callbacks; objects are freed as their references go.
+            gc.freeze()
     return EXIT_OK

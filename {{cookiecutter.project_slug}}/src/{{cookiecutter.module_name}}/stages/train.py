@@ -13,7 +13,7 @@ from ..core import contract, drift
 from ..core.split import rare_classes, training_parts
 from ..provenance import config_sha256, current_commit
 from ..schema import Schema
-from ..timings import timed
+from ..timings import importing, timed
 from .validate import validate
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
     from ..core.metrics import add_relative, baseline, outputs, score_outputs
     from ..core.model import build_pipeline, fit, preload
 
-    with timed("imports"):
+    with importing():
         preload(settings.model)
     owned = frame is None  # read here: nothing else needs the frame after the split
     if frame is None:
@@ -85,7 +85,7 @@ def train(settings: Settings, schema: Schema, frame: pd.DataFrame | None = None)
         drawn.extend(figures.write_figures(task, parts.y_test, answers, importance, out))
         return drawn
 
-    with timed("imports"):
+    with importing():
         tracking.preload(settings)
     run = tracking.log_training_run(
         settings,

@@ -13,7 +13,7 @@ from ..core.split import training_parts
 from ..errors import ConfigError
 from ..provenance import current_commit
 from ..schema import Schema
-from ..timings import timed
+from ..timings import importing, timed
 from .validate import validate
 
 
@@ -32,7 +32,7 @@ def tune(settings: Settings, schema: Schema) -> Any:
     search = settings.model.search
     if search is None:
         raise ConfigError("model.search: not set: add a search block to config/pipeline.yaml")
-    with timed("imports"):
+    with importing():
         preload(settings.model)
     frame = validate(settings, schema)
     parts, groups = training_parts(settings, frame, schema)
