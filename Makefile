@@ -45,4 +45,4 @@ bench: dev ## Benchmarks: pipeline tax, stages, scaling to 1M rows, workflow ove
 	$(BIN)/python bench/run.py
 
 bench-smoke: dev ## The benchmark on tiny sizes (seconds, not minutes)
-	$(BIN)/python bench/run.py --repeats 1 --sizes 500,1000 --contract-rows 20000,2000 --monitor-rows 2000 --skip-workflows --skip-installs --out build/bench-smoke
+	$(BIN)/python bench/run.py --repeats 1 --sizes 500,1000 --contract-rows 20000,2000 --monitor-rows 2000 --mixed-rows 2000 --skip-workflows --skip-installs --out build/bench-smoke

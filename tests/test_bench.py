@@ -26,6 +26,8 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
             "5000,500",
             "--monitor-rows",
             "2000",
+            "--mixed-rows",
+            "1000",
             "--skip-workflows",
             "--skip-installs",
             "--out",
@@ -75,6 +77,11 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
     assert "`make tune`, 3 folds × 6 candidates" in table
     assert "predict-time checks / in-process predict, 500 rows" in table
     assert "| `make pipeline`, warm store |" in table
+    mixed = report["mixed"]
+    assert mixed["rows"] == 1000
+    assert mixed["tax_warm"] > 1
+    assert {"validation", "fit", "figures"} <= set(mixed["stages_last_run"])
+    assert "`pipeline` on 1000 mixed rows, warm store / bare script" in table
     assert "Stage breakdown" in table
     # how long each section took, the skipped ones absent, the total last
     sections = report["section_s"]
@@ -82,6 +89,7 @@ def test_benchmark_runs_on_tiny_sizes(tmp_path: Path) -> None:
         "set-up",
         "render",
         "pipeline",
+        "mixed",
         "scaling",
         "contract",
         "new_stages",
