@@ -10,6 +10,8 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
+from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
@@ -284,6 +286,73 @@ def test_predict_on_an_unreachable_scheduler_writes_nothing(
 
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "DASK_SCHEDULER_ADDRESS" in line
+    assert not Path("never.csv").exists()
+
+
+@pytest.fixture
+def unfit_cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A scheduler whose one worker has this environment's libraries but not this project's
+    package: its own venv reads the libraries' site-packages through a .pth line (Python does
+    not process the .pth files found there, so the package's editable install is not seen)."""
+    home = tmp_path_factory.mktemp("unfit-worker")
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home / "venv")], check=True)
+    (site,) = (home / "venv" / "lib").glob("python3*/site-packages")
+    (site / "libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as scheduler:
+        address = scheduler.scheduler_address
+        command = [str(home / "venv" / "bin" / "python"), "-m", "distributed.cli.dask_worker"]
+        worker = subprocess.Popen(
+            [*command, address, "--nthreads", "1", "--no-dashboard"],
+            cwd=home,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            with Client(address, set_as_default=False) as client:
+                client.wait_for_workers(1, timeout=120)
+                found = client.run(find_spec, "{{ cookiecutter.module_name }}")
+                assert list(found.values()) == [None]  # the worker cannot import the package
+            yield address
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+
+
+def test_workers_without_the_package_are_one_line_exit_5_and_write_nothing(
+    project: Path, unfit_cluster: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    assert main(["data"]) == 0
+    edit_config(
+        project,
+        lambda raw: raw["model"].update(
+            search={"params": {PARAM: VALUES[:2]}, "folds": 2, "scoring": SCORING}
+        ),
+    )
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", unfit_cluster)
+    capsys.readouterr()
+
+    assert main(["tune"]) == EXIT_REGISTRY
+
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "1 of 1 worker(s) of the Dask scheduler" in line
+    assert "cannot import {{ cookiecutter.module_name }}" in line
+    assert "unset DASK_SCHEDULER_ADDRESS" in line
+    assert not (project / "reports" / "search.json").exists()
+
+
+def test_predict_on_workers_without_the_package_is_one_line_and_writes_nothing(
+    scoring: Path, unfit_cluster: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    _batch(50).to_csv("small.csv", index=False)
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", unfit_cluster)
+    capsys.readouterr()
+
+    assert main(["predict", "--input", "small.csv", "--output", "never.csv"]) == EXIT_REGISTRY
+
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "cannot import {{ cookiecutter.module_name }}" in line
     assert not Path("never.csv").exists()
 
 

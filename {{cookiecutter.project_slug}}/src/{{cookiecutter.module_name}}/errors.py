@@ -43,6 +43,13 @@ class SchedulerUnreachable(PipelineError):
     exit_code = EXIT_REGISTRY
 
 
+class WorkersUnfit(PipelineError):
+    """The Dask cluster's workers cannot run the work: they cannot import what it is made of
+    (this project's package, or a library it uses)."""
+
+    exit_code = EXIT_REGISTRY
+
+
 class DriftDetected(PipelineError):
     exit_code = EXIT_DRIFT
 
