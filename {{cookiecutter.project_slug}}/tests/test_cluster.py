@@ -112,8 +112,10 @@ def test_tune_on_the_cluster_runs_every_fit_there_with_the_local_result(
         assert main(["tune"]) == 0, capsys.readouterr().err
     there = json.loads((project / "reports" / "search.json").read_text())
 
-    # Every candidate x fold ran as a task on a worker process, none in this one.
+    # Every candidate x fold ran as a task on a worker process, none in this one, and nothing
+    # else did: no column group became a task of its own (features.InProcessColumnTransformer).
     assert _fits(stream.data) == len(VALUES) * FOLDS
+    assert all("fit_and_score" in str(record["key"]) for record in stream.data)
     workers = cluster.run(os.getpid)
     assert {record["worker"] for record in stream.data} <= set(workers)
     assert os.getpid() not in workers.values()

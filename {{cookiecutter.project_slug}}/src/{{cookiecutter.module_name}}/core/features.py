@@ -1,4 +1,5 @@
-"""Transformers of the model's preprocessing: bool forms, dates, free text and categories.
+"""Transformers of the model's preprocessing: bool forms, dates, free text and categories, and
+the column transformer that holds them.
 
 The transformers are part of the saved model (skops trusts them because this package made them),
 so a model that uses them loads where this package is installed.
@@ -7,7 +8,9 @@ so a model that uses them loads where this package is installed.
 from __future__ import annotations
 
 import numpy as np
+from joblib import parallel_config
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import StandardScaler
 
 from .parsing import CALENDAR, parse_bool, parse_dates
@@ -122,3 +125,25 @@ class Categories(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         return np.asarray(input_features, dtype=object)
+
+
+class InProcessColumnTransformer(ColumnTransformer):
+    """A ColumnTransformer that transforms its column groups in the process that runs it.
+
+    Inside a search on a Dask cluster each candidate x fold is a task, and joblib's Dask
+    backend sends every parallel call made inside a task to the cluster as tasks of their own
+    (joblib issue #1013): ColumnTransformer's one call per column group. On the sample's search
+    that is 28 tasks instead of 9 and half its time on the cluster. Elsewhere nothing changes:
+    ColumnTransformer's ``n_jobs`` is None, which runs the groups in turn."""
+
+    def fit(self, X, y=None, **params):
+        with parallel_config(backend="sequential"):
+            return super().fit(X, y, **params)
+
+    def fit_transform(self, X, y=None, **params):
+        with parallel_config(backend="sequential"):
+            return super().fit_transform(X, y, **params)
+
+    def transform(self, X, **params):
+        with parallel_config(backend="sequential"):
+            return super().transform(X, **params)

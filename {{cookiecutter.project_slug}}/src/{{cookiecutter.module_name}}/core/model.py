@@ -118,7 +118,6 @@ def build_preprocessor(
     settings: PreprocessingSettings, schema: Schema, target: str, task: str, dense: bool
 ) -> Any:
     """One transformer per kind of column; id, ignore and group columns are dropped."""
-    from sklearn.compose import ColumnTransformer
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
@@ -129,6 +128,7 @@ def build_preprocessor(
         CalendarFeatures,
         Categories,
         DenseColumns,
+        InProcessColumnTransformer,
         TextColumn,
     )
 
@@ -172,7 +172,7 @@ def build_preprocessor(
         steps = [("text", TextColumn()), ("tfidf", vectorizer)]
         transformers.append((f"text_{name}", Pipeline(steps), [name]))
     # Dense output turns any sparse block (one-hot, TF-IDF) dense too.
-    return ColumnTransformer(transformers, sparse_threshold=0 if dense else 0.3)
+    return InProcessColumnTransformer(transformers, sparse_threshold=0 if dense else 0.3)
 
 
 def build_pipeline(settings: ModelSettings, schema: Schema, target: str, seed: int, task: str):
