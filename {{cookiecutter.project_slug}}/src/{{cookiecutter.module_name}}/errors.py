@@ -44,8 +44,9 @@ class SchedulerUnreachable(PipelineError):
 
 
 class WorkersUnfit(PipelineError):
-    """The Dask cluster's workers cannot run the work: they cannot import what it is made of
-    (this project's package, or a library it uses)."""
+    """The Dask cluster's workers cannot run the work: a worker lacks this project's package or
+    this machine's versions of the libraries a task carries (cluster.WORKER_PACKAGES), or died
+    running a task."""
 
     exit_code = EXIT_REGISTRY
 
