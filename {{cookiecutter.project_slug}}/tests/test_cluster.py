@@ -299,7 +299,8 @@ def unfit_cluster(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("unfit-worker")
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(home / "venv")], check=True)
     (site,) = (home / "venv" / "lib").glob("python3*/site-packages")
-    (site / "libraries.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    libraries = {sysconfig.get_paths()[kind] for kind in ("purelib", "platlib")}
+    (site / "libraries.pth").write_text("".join(f"{path}\n" for path in sorted(libraries)))
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as scheduler:
         address = scheduler.scheduler_address
@@ -341,6 +342,27 @@ def test_workers_without_the_package_are_one_line_exit_5_and_write_nothing(
     assert "1 of 1 worker(s) of the Dask scheduler" in line
     assert "cannot import {{ cookiecutter.module_name }}" in line
     assert "unset DASK_SCHEDULER_ADDRESS" in line
+    assert not (project / "reports" / "search.json").exists()
+
+
+def test_a_scheduler_without_workers_is_one_line_exit_5(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    assert main(["data"]) == 0
+
+    def mutate(raw: dict) -> None:
+        raw["model"]["search"] = {"params": {PARAM: VALUES[:2]}, "scoring": SCORING}
+        raw["dask"] = {"connect_timeout": 1}
+
+    edit_config(project, mutate)
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as empty:
+        monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", empty.scheduler_address)
+        capsys.readouterr()
+
+        assert main(["tune"]) == EXIT_REGISTRY
+
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "has no worker (none joined within 1 s)" in line
     assert not (project / "reports" / "search.json").exists()
 
 

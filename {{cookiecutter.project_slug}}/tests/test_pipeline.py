@@ -15,6 +15,7 @@ import tables
 from conftest import TASK, edit_config
 from mlflow.tracking import MlflowClient
 
+from {{ cookiecutter.module_name }} import timings
 from {{ cookiecutter.module_name }}.cli import main
 from {{ cookiecutter.module_name }}.config import load_settings
 from {{ cookiecutter.module_name }}.errors import EXIT_DATA, EXIT_GATE, EXIT_REGISTRY
@@ -305,11 +306,18 @@ def test_imports_pause_the_collector_and_freeze_what_they_loaded() -> None:
     was_enabled = gc.isenabled()
     gc.enable()
     try:
+        # A long-lived process (these tests): the collector is paused, nothing is frozen.
+        frozen = gc.get_freeze_count()
         with importing():
             assert not gc.isenabled()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() == frozen
+        # The program's own process (cli.main without argv): what is alive is frozen after.
+        timings.ends_with_command()
+        with importing():
             loaded = [object()]  # stands for a module's objects, alive until the process ends
         assert gc.isenabled()
-        assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() > frozen
         # Tracked, yet in no generation a collection scans.
         assert gc.is_tracked(loaded)
         assert all(tracked is not loaded for tracked in gc.get_objects())
@@ -318,6 +326,7 @@ def test_imports_pause_the_collector_and_freeze_what_they_loaded() -> None:
             pass
         assert not gc.isenabled()  # left as it was found
     finally:
+        timings.ends_with_command(False)
         gc.unfreeze()
         if was_enabled:
             gc.enable()

@@ -17,7 +17,7 @@ from pathlib import Path
 from . import cancel, console, reports
 from .config import DEFAULT_CONFIG, load
 from .errors import EXIT_OK, PipelineError
-from .timings import importing
+from .timings import ends_with_command, importing
 from .timings import write as write_timings
 
 EXIT_CODES = """exit codes:
@@ -220,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     # WARNING its INFO lines (store and experiment creation) stay out of the stages' output.
     # MLFLOW_LOGGING_LEVEL=INFO brings them back.
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+    if argv is None:
+        ends_with_command()
     cancel.unwind_on_cancel()
     try:
         print(console.plain(run(sys.argv[1:] if argv is None else argv)))
@@ -231,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             # The process ends with this command and the operating system frees its memory:
             # Python's last collections need not scan what is still alive (about 1.4 s of `make
             # pipeline` on the sample). Shutdown itself still runs: atexit handlers, logging's
-            # flush, weakref.finalize callbacks; objects are freed as their references go.
+            # flush, weakref.finalize callbacks, and objects freed as their references go;
+            # objects held only by reference cycles are left to the operating system.
             gc.freeze()
     return EXIT_OK

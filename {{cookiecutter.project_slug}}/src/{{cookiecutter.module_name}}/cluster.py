@@ -9,6 +9,7 @@ here imports it unless an address is set. No MLflow here: only this machine talk
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -42,6 +43,7 @@ def connected(settings: DaskSettings) -> Iterator[Any]:
     where = _where(settings)
     try:
         from distributed import Client, KilledWorker
+        from distributed.versions import VersionMismatchWarning
     except ImportError:
         raise UsageError(
             f"{where} is set ({named}) but Dask is not installed: "
@@ -50,7 +52,10 @@ def connected(settings: DaskSettings) -> Iterator[Any]:
         ) from None
     timeout = settings.connect_timeout
     try:
-        client = Client(named, timeout=timeout)
+        with warnings.catch_warnings():
+            # Dask's table of version differences: _check_workers says what matters, in a line.
+            warnings.simplefilter("ignore", VersionMismatchWarning)
+            client = Client(named, timeout=timeout)
     except OSError as error:
         raise SchedulerUnreachable(
             f"Dask scheduler {named} ({where}) did not answer within {timeout:g} s "
@@ -59,27 +64,29 @@ def connected(settings: DaskSettings) -> Iterator[Any]:
     except (ValueError, TypeError) as error:  # a malformed address, or tls:// without TLS config
         raise UsageError(f"{where}: {named} is not a usable Dask address ({error})") from None
     try:
-        _check_workers(client, named, where)
+        _check_workers(client, f"the Dask scheduler {named}", where, timeout)
         yield client
-    except KilledWorker as error:
+    except KilledWorker:
         raise WorkersUnfit(
             f"a worker of the Dask scheduler {named} died running this command's tasks "
-            f"({str(error).splitlines()[0]}): see the workers' logs, or unset {where} to run here"
+            f"(KilledWorker): see the workers' logs, or unset {where} to run here"
         ) from None
     finally:
         client.close()
 
 
-# Packages whose objects a task carries to the workers (the fitted pipeline, the chunks):
-# a worker must have this machine's versions. Dask compares its own with client.get_versions.
-WORKER_PACKAGES = ("scikit-learn", "pandas", "numpy")
+# What every worker must share with this machine, besides Python's minor version: Dask's own
+# packages and those whose objects a task carries (the fitted pipeline, the chunks).
+SAME_VERSIONS = ("dask", "distributed", "cloudpickle", "scikit-learn", "pandas", "numpy")
 
 
-def _check_workers(client: Any, named: str, where: str) -> None:
-    """WorkersUnfit unless every worker can import this package and has this machine's
-    WORKER_PACKAGES versions: a worker that cannot unpickle a task dies instead of failing it
-    (and again on each retry), so this is asked first, with the standard library only."""
-    from importlib.metadata import version
+def _check_workers(client: Any, scheduler: str, where: str, timeout: float) -> None:
+    """WorkersUnfit unless the scheduler has a worker (one joins within ``timeout`` seconds) and
+    every worker can import this package with this machine's SAME_VERSIONS. A worker that cannot
+    unpickle a task dies instead of failing it (and again on each retry), so this is asked
+    before any task, with the standard library only. Checked once, when the command connects:
+    workers that join later are not."""
+    from importlib.machinery import ModuleSpec
     from importlib.util import find_spec
 
     fix = (
@@ -87,22 +94,38 @@ def _check_workers(client: Any, named: str, where: str) -> None:
         f"(README, 'Running on a Dask cluster'), or unset {where} to run here"
     )
     package = __name__.partition(".")[0]
-    specs = client.run(find_spec, package)
-    if lacking := sorted(worker for worker, spec in specs.items() if spec is None):
+    try:
+        client.wait_for_workers(1, timeout=timeout)
+        specs = client.run(find_spec, package, on_error="return")
+        versions = client.get_versions(packages=["scikit-learn"])
+    except TimeoutError:  # wait_for_workers (TimeoutError is an OSError: handled first)
         raise WorkersUnfit(
-            f"{len(lacking)} of {len(specs)} worker(s) of the Dask scheduler {named} cannot "
-            f"import {package} ({lacking[0]}): {fix}"
+            f"{scheduler} has no worker (none joined within {timeout:g} s): start workers, "
+            f"or unset {where} to run here"
+        ) from None
+    except OSError as error:
+        raise SchedulerUnreachable(f"lost {scheduler} while asking its workers ({error})") from None
+    if lacking := sorted(w for w, spec in specs.items() if not isinstance(spec, ModuleSpec)):
+        raise WorkersUnfit(
+            f"{len(lacking)} of {len(specs)} worker(s) of {scheduler} cannot import {package} "
+            f"({lacking[0]}): {fix}"
         )
-    for name in WORKER_PACKAGES:
-        ours = version(name)
-        found = client.run(version, name, on_error="return")
-        if other := sorted((w, v) for w, v in found.items() if v != ours):
-            worker, theirs = other[0]
-            shown = theirs if isinstance(theirs, str) else "not installed"
-            raise WorkersUnfit(
-                f"worker {worker} of the Dask scheduler {named} has {name} {shown}, "
-                f"this machine {ours}: {fix}"
-            )
+    ours = _compared(versions["client"]["packages"])
+    for worker, info in sorted(versions["workers"].items()):
+        theirs = _compared(info["packages"])
+        for name, mine in ours.items():
+            if theirs[name] != mine:
+                raise WorkersUnfit(
+                    f"worker {worker} of {scheduler} has {name} "
+                    f"{theirs[name] or 'not installed'}, this machine {mine}: {fix}"
+                )
+
+
+def _compared(packages: dict[str, Any]) -> dict[str, str | None]:
+    """The versions _check_workers compares, from a distributed.versions report: Python's minor
+    version ("3.11" of "3.11.7.final.0"; what pickles need) and each of SAME_VERSIONS."""
+    python = ".".join(str(packages.get("python", "")).split(".")[:2])
+    return {"python": python} | {name: packages.get(name) for name in SAME_VERSIONS}
 
 
 @contextmanager

@@ -22,6 +22,16 @@ def timed(stage: str) -> Iterator[None]:
         _seconds[stage] = _seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
+# Whether this process ends with its command: set by cli.main when it runs as the program
+# (`python -m`, the project's script), never in the tests, a Prefect worker or a notebook.
+_PROCESS = {"ends_with_command": False}
+
+
+def ends_with_command(ends: bool = True) -> None:
+    """Say whether this process ends with the command it runs (see importing)."""
+    _PROCESS["ends_with_command"] = ends
+
+
 @contextmanager
 def importing() -> Iterator[None]:
     """Import inside this block (timed as "imports"), with the garbage collector paused.
@@ -29,8 +39,10 @@ def importing() -> Iterator[None]:
     What a command imports (MLflow, scikit-learn, pandas: about 4,000 modules and 450,000
     objects) lives until the process ends, so Python's default collector, which scans all of it
     again each time enough new objects have piled up, frees nothing: about 0.8 s of `make
-    pipeline` on the sample. So the collector is paused while importing and what was imported
-    is then frozen (gc.freeze): later collections, which go on as usual, skip it.
+    pipeline` on the sample. So the collector is paused while importing, and in a process that
+    ends with its command everything alive afterwards is frozen (gc.freeze): later collections,
+    which go on as usual, skip it, and what of it is garbage in a cycle is never collected
+    before the process ends. A long-lived process only gets the pause.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -38,7 +50,8 @@ def importing() -> Iterator[None]:
         with timed("imports"):
             yield
     finally:
-        gc.freeze()
+        if _PROCESS["ends_with_command"]:
+            gc.freeze()
         if enabled:
             gc.enable()
 
