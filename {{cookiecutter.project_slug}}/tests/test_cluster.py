@@ -75,6 +75,17 @@ def _set(project: Path, **sections) -> None:
     edit_config(project, mutate)
 
 
+def _small_search(project: Path, **dask) -> None:
+    """A search of two candidates in the config, and these ``dask`` settings if any."""
+
+    def mutate(raw: dict) -> None:
+        raw["model"]["search"] = {"params": {PARAM: VALUES[:2]}, "folds": 2, "scoring": SCORING}
+        if dask:
+            raw["dask"] = dask
+
+    edit_config(project, mutate)
+
+
 def _fits(records: list[dict]) -> int:
     """Cross-validation fits the scheduler ran: joblib names each task after its batch of
     calls (``batch_of__fit_and_score_3_calls``)."""
@@ -149,11 +160,7 @@ def test_an_unreachable_scheduler_is_one_line_exit_5(
 ) -> None:
     assert main(["data"]) == 0
 
-    def mutate(raw: dict) -> None:
-        raw["model"]["search"] = {"params": {PARAM: VALUES[:2]}, "scoring": SCORING}
-        raw["dask"] = {"scheduler": _closed_port(), "connect_timeout": 1}
-
-    edit_config(project, mutate)
+    _small_search(project, scheduler=_closed_port(), connect_timeout=1)
     capsys.readouterr()
 
     assert main(["tune"]) == EXIT_REGISTRY
@@ -176,10 +183,7 @@ def test_without_the_dask_extra_an_address_is_one_line(project: Path, tmp_path: 
     (missing / "distributed").mkdir(parents=True)
     (missing / "distributed" / "__init__.py").write_text("raise ImportError('not installed')\n")
     env = os.environ | {"PYTHONPATH": str(missing), "DASK_SCHEDULER_ADDRESS": _closed_port()}
-    edit_config(
-        project,
-        lambda raw: raw["model"].update(search={"params": {PARAM: VALUES[:2]}, "scoring": SCORING}),
-    )
+    _small_search(project)
 
     result = subprocess.run(
         [sys.executable, "-m", "{{ cookiecutter.module_name }}", "tune"],
@@ -327,12 +331,7 @@ def test_workers_without_the_package_are_one_line_exit_5_and_write_nothing(
     project: Path, unfit_cluster: str, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     assert main(["data"]) == 0
-    edit_config(
-        project,
-        lambda raw: raw["model"].update(
-            search={"params": {PARAM: VALUES[:2]}, "folds": 2, "scoring": SCORING}
-        ),
-    )
+    _small_search(project)
     monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", unfit_cluster)
     capsys.readouterr()
 
@@ -350,11 +349,7 @@ def test_a_scheduler_without_workers_is_one_line_exit_5(
 ) -> None:
     assert main(["data"]) == 0
 
-    def mutate(raw: dict) -> None:
-        raw["model"]["search"] = {"params": {PARAM: VALUES[:2]}, "scoring": SCORING}
-        raw["dask"] = {"connect_timeout": 1}
-
-    edit_config(project, mutate)
+    _small_search(project, connect_timeout=1)
     with LocalCluster(n_workers=0, processes=True, dashboard_address=None) as empty:
         monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", empty.scheduler_address)
         capsys.readouterr()

@@ -6,7 +6,6 @@ Only maps each command to its stage (COMMANDS) and errors to exit codes (errors.
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import os
 import sys
@@ -17,7 +16,7 @@ from pathlib import Path
 from . import cancel, console, reports
 from .config import DEFAULT_CONFIG, load
 from .errors import EXIT_OK, PipelineError
-from .timings import ends_with_command, importing
+from .timings import command_ended, ends_with_command, importing
 from .timings import write as write_timings
 
 EXIT_CODES = """exit codes:
@@ -229,11 +228,5 @@ def main(argv: list[str] | None = None) -> int:
         console.error(type(error).__name__, str(error))
         return error.exit_code
     finally:
-        if argv is None:
-            # The process ends with this command and the operating system frees its memory:
-            # Python's last collections need not scan what is still alive (about 1.4 s of `make
-            # pipeline` on the sample). Shutdown itself still runs: atexit handlers, logging's
-            # flush, weakref.finalize callbacks, and objects freed as their references go;
-            # objects held only by reference cycles are left to the operating system.
-            gc.freeze()
+        command_ended()
     return EXIT_OK

@@ -32,6 +32,16 @@ def ends_with_command(ends: bool = True) -> None:
     _PROCESS["ends_with_command"] = ends
 
 
+def command_ended() -> None:
+    """In a process that ends with its command, freeze everything still alive: Python's last
+    collections at shutdown need not scan it (about 1.4 s of `make pipeline` on the sample).
+    Shutdown itself still runs: atexit handlers, logging's flush, weakref.finalize callbacks,
+    and objects freed as their references go; objects held only by reference cycles are left
+    to the operating system, which frees the process's memory anyway."""
+    if _PROCESS["ends_with_command"]:
+        gc.freeze()
+
+
 @contextmanager
 def importing() -> Iterator[None]:
     """Import inside this block (timed as "imports"), with the garbage collector paused.
